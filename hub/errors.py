@@ -1,0 +1,164 @@
+"""The one exception hierarchy of the hub.
+
+Every error the hub raises on purpose derives from :class:`HubError`.  Whether an
+operation may be retried is a class attribute (like aiokafka's
+``KafkaError.retriable``), never decided by parsing message text.  ``code`` is a
+stable machine-readable identifier used in error replies, dead-letter headers and
+metric labels.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+    retriable: bool = False
+    code: str = "hub_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        if self.field:
+            return f"{self.field}: {self.message}"
+        return self.message
+
+
+# --- configuration -----------------------------------------------------------------
+class ConfigError(HubError):
+    code = "config_error"
+
+
+# --- broker lifecycle --------------------------------------------------------------
+class BrokerError(HubError):
+    code = "broker_error"
+
+
+class BrokerDistributionError(BrokerError):
+    """Kafka jars could not be obtained through Maven."""
+
+    code = "broker_distribution"
+    retriable = True
+
+
+class BrokerStartError(BrokerError):
+    code = "broker_start"
+    retriable = True
+
+
+class BrokerNotRunning(BrokerError):
+    code = "broker_not_running"
+    retriable = True
+
+
+# --- topic catalog -----------------------------------------------------------------
+class CatalogError(HubError):
+    code = "catalog_error"
+
+
+class TopicApplyError(CatalogError):
+    code = "topic_apply"
+    retriable = True
+
+
+# --- schemas and the codec ---------------------------------------------------------
+class SchemaError(HubError):
+    """A schema file is invalid or incompatible with its previous version."""
+
+    code = "schema_error"
+
+
+class CodecError(HubError):
+    """Bytes could not be turned into a message, or a message into bytes."""
+
+    code = "codec_error"
+
+
+class NotSingleObjectEncoded(CodecError):
+    code = "bad_marker"
+
+
+class UnknownSchemaFingerprint(CodecError):
+    code = "unknown_fingerprint"
+
+    def __init__(self, message: str, *, fingerprint: bytes | None = None) -> None:
+        super().__init__(message)
+        self.fingerprint = fingerprint
+
+
+class CorruptPayload(CodecError):
+    code = "corrupt_payload"
+
+
+class EncodeError(CodecError):
+    code = "encode_error"
+
+
+# --- domain validation -------------------------------------------------------------
+class ValidationError(HubError):
+    """A value breaks a domain rule; ``field`` names the offending field."""
+
+    code = "invalid"
+
+
+class InvalidResidentId(ValidationError):
+    code = "invalid_resident_id"
+
+
+class InvalidCreditCode(ValidationError):
+    code = "invalid_credit_code"
+
+
+class InvalidCaseNumber(ValidationError):
+    code = "invalid_case_number"
+
+
+class InvalidAmount(ValidationError):
+    code = "invalid_amount"
+
+
+class InvalidCurrency(ValidationError):
+    code = "invalid_currency"
+
+
+class InvalidDigest(ValidationError):
+    code = "invalid_digest"
+
+
+class InvalidPhone(ValidationError):
+    code = "invalid_phone"
+
+
+class InvalidAccountNumber(ValidationError):
+    code = "invalid_account_number"
+
+
+# --- routing ------------------------------------------------------------------------
+class RoutingError(HubError):
+    code = "routing_error"
+
+
+class UnknownAgency(RoutingError):
+    code = "unknown_agency"
+
+
+class DeliveryError(RoutingError):
+    """Producing to Kafka failed; the message may be sent again."""
+
+    code = "delivery_failed"
+    retriable = True
+
+
+class NoRoute(RoutingError):
+    """No flow handles this message type on this topic."""
+
+    code = "no_route"
+
+
+class WrongSender(RoutingError):
+    """The envelope's sender is not the party that owns the topic it arrived on."""
+
+    code = "wrong_sender"

@@ -1,0 +1,82 @@
+"""One frozen settings model for every process of the hub (env prefix ``HUB_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "HUB_"
+
+
+class HubSettings(BaseSettings):
+    """Everything a hub process is configured with.
+
+    Every field maps to an environment variable ``HUB_<FIELD>`` (upper case); the
+    docker-compose file and the README use exactly these names.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    # --- broker ------------------------------------------------------------------
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap address host:port")
+    controller_port: int = Field(9093, description="KRaft controller port of the local broker")
+    kafka_version: str = Field("3.9.1", description="Apache Kafka version fetched from Maven Central")
+    data_dir: Path = Field(Path(".hub-data"), description="persistent broker data, pid file, keys")
+    kafka_home: Path | None = Field(None, description="where Kafka jars are cached (default: under ~/.cache)")
+    broker_heap_mb: int = Field(512, description="max heap of the local broker JVM")
+
+    # --- security ------------------------------------------------------------------
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+    # --- topics and app ----------------------------------------------------------------
+    topic_prefix: str = Field("", description="prefix of every catalog topic (tests use a random one)")
+    app_id: str = Field("interop-hub", description="faust app id: group id and internal-topic prefix")
+    store: str = Field("memory://", description="faust table store URL")
+    max_message_bytes: int = Field(1_048_576, description="largest accepted message value")
+
+    # --- web, metrics --------------------------------------------------------------------
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, description="port of /metrics and /health")
+    health_timeout_s: float = Field(2.0, description="timeout of each /health dependency check")
+
+    # --- clock -------------------------------------------------------------------------
+    clock: Literal["system", "manual"] = Field(
+        "system", description="'manual' lets tests and the demo advance time explicitly"
+    )
+    clock_start: str | None = Field(None, description="ISO-8601 start instant of a manual clock")
+
+    # --- logging -------------------------------------------------------------------------
+    log_level: str = "INFO"
+
+    def topic(self, name: str) -> str:
+        """The physical Kafka topic name of catalog topic ``name``."""
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def broker_url(self) -> str:
+        return ",".join(f"kafka://{s.strip()}" for s in self.bootstrap_servers.split(","))
+
+    def kafka_client_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for aiokafka clients built from these settings."""
+        kwargs: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers}
+        if self.security_protocol == "SASL_PLAINTEXT":
+            kwargs.update(
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password.get_secret_value() if self.sasl_password else None,
+            )
+        return kwargs
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> HubSettings:
+    """Settings of this process, read once from the environment."""
+    return HubSettings()

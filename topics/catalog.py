@@ -1,0 +1,260 @@
+"""The one catalog of topics.
+
+Every topic the hub uses is described here once — name, partitions, retention or compaction,
+key and value schemas, and which principals produce and consume it.  Topic creation
+(:mod:`topics.admin`), ACLs (:func:`acl_grants`) and the docs (``interop-hub topics list``) are
+all generated from this catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hub.errors import CatalogError
+from topics.agencies import DEFAULT_AGENCIES, Agency, AgencyKind
+
+HUB = "hub"
+COURT_GATEWAY = "court-gateway"
+ADMIN = "admin"
+
+DAY_MS = 24 * 3600 * 1000
+INFINITE = -1
+
+
+class Cleanup(StrEnum):
+    DELETE = "delete"
+    COMPACT = "compact"
+
+
+class Role(StrEnum):
+    """What a topic is for; the code finds topics by role, never by spelling names."""
+
+    COURT_REQUESTS = "court_requests"
+    COURT_REPLIES = "court_replies"
+    COURT_NOTICES = "court_notices"
+    AGENCY_INBOX = "agency_inbox"
+    AGENCY_OUTBOX = "agency_outbox"
+    LIST_HISTORY = "list_history"
+    LIST_CURRENT = "list_current"
+    ANOMALIES = "anomalies"
+    DEAD_LETTER = "dead_letter"
+    AUDIT = "audit"
+
+
+# Value schemas are named by message family: a namespace (every message schema in it) or a
+# single full name.  A catalog test checks each family names at least one existing schema.
+BANK = "cn.court.interop.bank"
+POLICE = "cn.court.interop.police"
+CREDIT = "cn.court.interop.credit"
+OPS = "cn.court.interop.ops"
+RAW = "raw"  # the bytes as they arrived (dead letters keep them inside an Avro record)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    role: Role
+    partitions: int
+    cleanup: Cleanup
+    retention_ms: int
+    key: str  # what the (UTF-8 string) key of each record is
+    values: tuple[str, ...]  # message families of the values
+    producers: frozenset[str]
+    consumers: frozenset[str]
+    description: str
+    agency: str | None = None
+    extra_configs: tuple[tuple[str, str], ...] = ()
+
+    def configs(self) -> dict[str, str]:
+        """The topic-level Kafka configs the catalog manages for this topic."""
+        cfg = {"cleanup.policy": self.cleanup.value, "retention.ms": str(self.retention_ms)}
+        cfg.update(self.extra_configs)
+        return cfg
+
+
+@dataclass(frozen=True)
+class Catalog:
+    agencies: tuple[Agency, ...]
+    topics: tuple[TopicSpec, ...]
+    _by_name: dict[str, TopicSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, TopicSpec] = {}
+        for spec in self.topics:
+            if spec.name in by_name:
+                raise CatalogError(f"topic {spec.name!r} defined twice", field="topics")
+            by_name[spec.name] = spec
+        object.__setattr__(self, "_by_name", by_name)
+
+    def __iter__(self) -> Iterator[TopicSpec]:
+        return iter(self.topics)
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+    def get(self, name: str) -> TopicSpec:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise CatalogError(f"no topic {name!r} in the catalog", field="topic") from None
+
+    def by_role(self, role: Role) -> tuple[TopicSpec, ...]:
+        return tuple(t for t in self.topics if t.role is role)
+
+    def one(self, role: Role) -> TopicSpec:
+        found = self.by_role(role)
+        if len(found) != 1:
+            raise CatalogError(f"expected one {role} topic, found {len(found)}", field="topics")
+        return found[0]
+
+    def agency(self, code: str) -> Agency:
+        for a in self.agencies:
+            if a.code == code:
+                return a
+        raise CatalogError(f"unknown agency {code!r}", field="agency")
+
+    def inbox(self, code: str) -> TopicSpec:
+        return self.get(inbox_name(code))
+
+    def outbox(self, code: str) -> TopicSpec:
+        return self.get(outbox_name(code))
+
+    def principals(self) -> frozenset[str]:
+        names: set[str] = {ADMIN}
+        for spec in self.topics:
+            names |= spec.producers | spec.consumers
+        return frozenset(names)
+
+
+def inbox_name(code: str) -> str:
+    return f"agency.{code}.inbox"
+
+
+def outbox_name(code: str) -> str:
+    return f"agency.{code}.outbox"
+
+
+def _families(kind: AgencyKind) -> tuple[str, ...]:
+    if kind is AgencyKind.POLICE:
+        return (POLICE, OPS)
+    if kind is AgencyKind.CREDIT:
+        return (CREDIT, OPS)
+    return (BANK, OPS)
+
+
+def _agency_topics(agency: Agency) -> Iterator[TopicSpec]:
+    families = _families(agency.kind)
+    yield TopicSpec(
+        name=inbox_name(agency.code),
+        role=Role.AGENCY_INBOX,
+        partitions=2,
+        cleanup=Cleanup.DELETE,
+        retention_ms=14 * DAY_MS,
+        key="request_id",
+        values=families,
+        producers=frozenset({HUB}),
+        consumers=frozenset({agency.principal}),
+        description=f"requests and notices addressed to {agency.name_zh} ({agency.name_en}) only",
+        agency=agency.code,
+    )
+    yield TopicSpec(
+        name=outbox_name(agency.code),
+        role=Role.AGENCY_OUTBOX,
+        partitions=2,
+        cleanup=Cleanup.DELETE,
+        retention_ms=14 * DAY_MS,
+        key="request_id",
+        values=families,
+        producers=frozenset({agency.principal}),
+        consumers=frozenset({HUB}),
+        description=f"replies, receipts, sightings and heartbeats from {agency.name_zh} ({agency.name_en})",
+        agency=agency.code,
+    )
+
+
+def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
+    """The catalog for a set of agencies (the default set unless given)."""
+    agencies = tuple(agencies)
+    codes = [a.code for a in agencies]
+    if len(set(codes)) != len(codes):
+        raise CatalogError("agency codes must be unique", field="agencies")
+    list_readers = frozenset(
+        a.principal for a in agencies if a.kind in (AgencyKind.CREDIT, AgencyKind.JOINT_UNIT)
+    )
+    court = frozenset({COURT_GATEWAY})
+    hub_only = frozenset({HUB})
+    topics: list[TopicSpec] = [
+        TopicSpec(
+            "court.requests", Role.COURT_REQUESTS, 4, Cleanup.DELETE, 30 * DAY_MS, "case_number",
+            (BANK, POLICE, CREDIT, OPS), court, hub_only,
+            "every request and list decision sent by the courts (总对总 gateway)",
+        ),
+        TopicSpec(
+            "court.replies", Role.COURT_REPLIES, 4, Cleanup.DELETE, 30 * DAY_MS, "case_number",
+            (BANK, POLICE, CREDIT, OPS), hub_only, court,
+            "replies, sealed receipts, error replies and merged results for the courts",
+        ),
+        TopicSpec(
+            "court.notices", Role.COURT_NOTICES, 4, Cleanup.DELETE, 90 * DAY_MS, "case_number",
+            (POLICE, BANK, OPS), hub_only, court,
+            "unsolicited notices: sightings, lapses, escalations, deadline and anomaly notices",
+        ),
+        TopicSpec(
+            "credit.list.history", Role.LIST_HISTORY, 1, Cleanup.DELETE, INFINITE, "listing_id",
+            (CREDIT,), hub_only, list_readers | frozenset({HUB}),
+            "every publication of the dishonest-debtor list, in publication-id order (never deleted)",
+            extra_configs=(("retention.bytes", "-1"),),
+        ),
+        TopicSpec(
+            "credit.list.current", Role.LIST_CURRENT, 1, Cleanup.COMPACT, INFINITE, "listing_id",
+            (CREDIT,), hub_only, list_readers | frozenset({HUB}),
+            "the current dishonest-debtor list, one record per listing (tombstone on deletion)",
+            extra_configs=(("min.cleanable.dirty.ratio", "0.1"),),
+        ),
+        TopicSpec(
+            "ops.anomalies", Role.ANOMALIES, 1, Cleanup.DELETE, 365 * DAY_MS, "anomaly_id",
+            (OPS,), hub_only, hub_only | frozenset({ADMIN}),
+            "anomaly records and the state of each notice (002 §4(五))",
+        ),
+        TopicSpec(
+            "ops.deadletter", Role.DEAD_LETTER, 1, Cleanup.DELETE, 365 * DAY_MS, "source",
+            (OPS, RAW), hub_only, hub_only | frozenset({ADMIN}),
+            "every rejected or undecodable message with its original bytes and reason",
+        ),
+        TopicSpec(
+            "ops.audit", Role.AUDIT, 1, Cleanup.DELETE, INFINITE, "seq",
+            (OPS,), hub_only, hub_only | frozenset({ADMIN}),
+            "hash-chained audit trail of every message accepted, rejected or emitted (002 §5(二))",
+            extra_configs=(("retention.bytes", "-1"),),
+        ),
+    ]
+    for agency in agencies:
+        if agency.has_mailbox:
+            topics.extend(_agency_topics(agency))
+    return Catalog(agencies=agencies, topics=tuple(topics))
+
+
+@dataclass(frozen=True, slots=True)
+class AclGrant:
+    """One allow rule derived from the catalog (the security issue applies them)."""
+
+    principal: str
+    operation: str  # READ / WRITE / DESCRIBE
+    topic: str
+
+
+def acl_grants(catalog: Catalog, prefix: str = "") -> list[AclGrant]:
+    """Allow rules for every principal; anything not listed here is denied."""
+    grants: list[AclGrant] = []
+    for spec in catalog:
+        name = prefix + spec.name
+        for p in sorted(spec.producers):
+            grants += [AclGrant(p, "WRITE", name), AclGrant(p, "DESCRIBE", name)]
+        for p in sorted(spec.consumers):
+            grants += [AclGrant(p, "READ", name), AclGrant(p, "DESCRIBE", name)]
+    return grants
+
+
+DEFAULT_CATALOG = build_catalog()
