@@ -1,0 +1,119 @@
+"""Integration fixtures: a real single-node Apache Kafka broker (KRaft) on free ports.
+
+``broker_settings`` (session scope) starts ONE plain broker with a fresh data dir and
+yields the :class:`HubSettings` that point at it (with a random topic prefix); other test
+modules build on it.  ``new_broker_settings`` makes settings for a further broker of a
+test's own (its own ports and data dir); such a test starts and stops that broker itself,
+and should hand it to ``stop_at_exit`` as a safety net.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.broker.server import LocalBroker
+from hub.errors import BrokerError
+from hub.process import WorkerProcess
+from hub.settings import HubSettings
+
+SettingsFactory = Callable[..., HubSettings]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1 (bound to port 0 together, then released)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def stop_at_exit(broker: LocalBroker) -> None:
+    """Stop ``broker`` when the interpreter exits, in case normal teardown never ran."""
+
+    def stop() -> None:
+        with contextlib.suppress(BrokerError, OSError):
+            broker.stop(timeout=15.0)
+
+    atexit.register(stop)
+
+
+@pytest.fixture(scope="session")
+def new_broker_settings(tmp_path_factory: pytest.TempPathFactory) -> SettingsFactory:
+    """Factory of settings for a fresh broker: free ports, empty data dir, random topic prefix."""
+
+    def make(**overrides: object) -> HubSettings:
+        port, controller_port = free_ports(2)
+        data_dir: Path = tmp_path_factory.mktemp("kafka")
+        values: dict[str, object] = {
+            "bootstrap_servers": f"127.0.0.1:{port}",
+            "controller_port": controller_port,
+            "data_dir": data_dir,
+            "topic_prefix": f"t{secrets.token_hex(4)}.",
+        }
+        values.update(overrides)
+        return HubSettings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def local_broker(new_broker_settings: SettingsFactory) -> Iterator[LocalBroker]:
+    """The session's shared plain broker, started once and stopped at session end."""
+    broker = LocalBroker(new_broker_settings())
+    stop_at_exit(broker)
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_settings(local_broker: LocalBroker) -> HubSettings:
+    """Settings of the session's shared broker (PLAINTEXT, random ``topic_prefix``)."""
+    return local_broker.settings
+
+
+@pytest.fixture(scope="session")
+def applied_settings(broker_settings: HubSettings) -> HubSettings:
+    """The shared broker with every catalog topic created (under the session's random prefix)."""
+    import asyncio
+
+    from topics.admin import apply_catalog
+    from topics.catalog import DEFAULT_CATALOG
+
+    asyncio.run(apply_catalog(DEFAULT_CATALOG, broker_settings))
+    return broker_settings
+
+
+@pytest.fixture(scope="session")
+def hub_worker(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+    """One hub worker process for the session: its own app id, web port and a manual clock."""
+    (web_port,) = free_ports(1)
+    settings = applied_settings.model_copy(
+        update={
+            "web_port": web_port,
+            "app_id": f"hub-{secrets.token_hex(4)}",
+            "clock": "manual",
+            "clock_start": "2025-01-02T09:00:00+08:00",
+        }
+    )
+    worker = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    try:
+        worker.start(timeout=120)
+        yield worker
+    finally:
+        worker.stop()
