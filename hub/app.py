@@ -1,0 +1,117 @@
+"""The Faust application of the hub, wired to the topic catalog.
+
+``app`` is module level so that flows can declare agents with ``@app.agent``; faust
+autodiscovers the hub's routing module and the agency packages under ``agents/``.  Every
+catalog topic is opened with the ``avro`` codec; undecodable records reach
+:class:`~hub.deadletter.DeadLetters` through :class:`HubTopic`'s decode-error hooks and the
+partition keeps flowing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+from faust.types import Message
+
+from hub.codec import AvroCodec, AvroMessage
+from hub.deadletter import DeadLetters, RawRecord
+from hub.errors import EncodeError
+from hub.runtime import HubRuntime
+from hub.settings import HubSettings, get_settings
+from topics.catalog import Role
+
+
+class FaustAvroCodec(codecs.Codec):
+    """faust codec ``avro``: bytes <-> :class:`AvroMessage` in single-object encoding."""
+
+    def __init__(self, codec: AvroCodec, **kwargs: Any) -> None:
+        self.avro = codec
+        super().__init__(**kwargs)
+
+    def _loads(self, s: bytes) -> Any:
+        return self.avro.decode(s)
+
+    def _dumps(self, s: Any) -> bytes:
+        if isinstance(s, AvroMessage):
+            return self.avro.encode_message(s)
+        if isinstance(s, bytes):
+            return s
+        raise EncodeError(f"cannot encode {type(s).__name__}; send an AvroMessage")
+
+
+class HubTopic(faust.Topic):
+    """A topic whose decode errors go to the dead-letter path instead of the stream."""
+
+    async def on_key_decode_error(self, exc: Exception, message: Message) -> None:
+        await _dead_letter(exc, message)
+
+    async def on_value_decode_error(self, exc: Exception, message: Message) -> None:
+        await _dead_letter(exc, message)
+
+
+def raw_record(message: Message) -> RawRecord:
+    raw: Any = message.headers or ()
+    pairs: Any = raw.items() if isinstance(raw, dict) else raw
+    headers = tuple((str(k), bytes(v) if v is not None else None) for k, v in pairs)
+    timestamp_ms = int(message.timestamp * 1000) if message.timestamp else None
+    return RawRecord(message.topic, message.partition, message.offset, message.key, message.value,
+                     headers, timestamp_ms)
+
+
+async def _dead_letter(exc: BaseException, message: Message) -> None:
+    await dead_letters.undecodable(exc, raw_record(message))
+
+
+def _credentials(settings: HubSettings) -> faust.SASLCredentials | None:
+    if settings.security_protocol != "SASL_PLAINTEXT":
+        return None
+    return faust.SASLCredentials(
+        username=settings.sasl_username,
+        password=settings.sasl_password.get_secret_value() if settings.sasl_password else None,
+        mechanism=settings.sasl_mechanism,
+    )
+
+
+def create_app(settings: HubSettings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        autodiscover=["hub.routing", "hub.web", "agents"],
+        origin="hub",
+        Topic=HubTopic,
+        topic_partitions=4,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        producer_max_request_size=settings.max_message_bytes * 2,
+    )
+
+
+settings = get_settings()
+runtime = HubRuntime.build(settings)
+codecs.register("avro", FaustAvroCodec(runtime.codec))
+app = create_app(settings)
+
+
+def topic_for(role: Role, *, agency: str | None = None) -> faust.TopicT:
+    """The faust topic (all physical names) of a catalog role, optionally one agency's."""
+    specs = [
+        s for s in runtime.catalog.by_role(role) if agency is None or s.agency == agency
+    ]
+    names = [settings.topic(s.name) for s in specs]
+    return app.topic(*names, key_serializer="raw", value_serializer="avro")
+
+
+async def _send(topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    fut = await app.producer.send(topic, key.encode(), value, None, None, headers)
+    metadata = await fut
+    return int(metadata.offset)
+
+
+dead_letters = DeadLetters(runtime, _send)

@@ -1,0 +1,107 @@
+"""Running a hub worker as a child process (the demo and the integration tests do this)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import SecretStr
+
+from hub.errors import HubError
+from hub.settings import ENV_PREFIX, HubSettings
+
+
+class WorkerStartError(HubError):
+    code = "worker_start"
+    retriable = True
+
+
+def settings_env(settings: HubSettings) -> dict[str, str]:
+    """The environment that reproduces ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name in HubSettings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[ENV_PREFIX + name.upper()] = str(value)
+    return env
+
+
+def http_json(url: str, timeout: float = 2.0, data: dict[str, Any] | None = None) -> tuple[int, Any]:
+    body = json.dumps(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, method="POST" if body else "GET")  # noqa: S310
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback URL we built
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+class WorkerProcess:
+    """A ``interop-hub worker`` child process bound to ``settings``."""
+
+    def __init__(self, settings: HubSettings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.web_host}:{self.settings.web_port}"
+
+    def start(self, timeout: float = 90.0) -> None:
+        env = {**os.environ, **settings_env(self.settings)}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "worker"], env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise WorkerStartError(f"worker exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                status, report = http_json(self.base_url + "/health")
+                if status == 200 and self._assigned():
+                    return dict(report)
+                last = report
+            except (OSError, ValueError) as exc:
+                last = exc
+            time.sleep(0.5)
+        raise WorkerStartError(f"worker not healthy after {timeout}s: {last}; see {self.log_path}")
+
+    def _assigned(self) -> bool:
+        """True once the worker's consumer owns partitions (it is ready to process)."""
+        status, report = http_json(self.base_url + "/ready")
+        return status == 200 and bool(report and report.get("ready"))
+
+    def stop(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        if self._log is not None:
+            self._log.close()
+        return self.proc.returncode

@@ -1,0 +1,94 @@
+"""Intake of the hub: every court request and every agency message enters here.
+
+Flows register a handler per message type with :func:`court_route` or :func:`agency_route`.
+A message type nobody handles is rejected (error reply + dead letter), never dropped.  A
+handler raising a non-retriable :class:`~hub.errors.HubError` rejects the message the same
+way; a retriable one is retried with back-off, then rejected with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from faust import StreamT
+
+from hub.app import app, dead_letters, raw_record, runtime, topic_for
+from hub.codec import AvroMessage
+from hub.deadletter import RawRecord
+from hub.errors import HubError, NoRoute, WrongSender
+from topics.catalog import Role
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AvroMessage, RawRecord], Awaitable[None]]
+_court_routes: dict[str, Handler] = {}
+_agency_routes: dict[str, Handler] = {}
+RETRIES = 3
+BACKOFF_S = 0.2
+
+
+def court_route(schema: str) -> Callable[[Handler], Handler]:
+    """Register the handler of a message type arriving from the courts."""
+
+    def register(fn: Handler) -> Handler:
+        _court_routes[schema] = fn
+        return fn
+
+    return register
+
+
+def agency_route(schema: str) -> Callable[[Handler], Handler]:
+    """Register the handler of a message type arriving from an agency outbox."""
+
+    def register(fn: Handler) -> Handler:
+        _agency_routes[schema] = fn
+        return fn
+
+    return register
+
+
+async def dispatch(routes: dict[str, Handler], role: Role, msg: AvroMessage, record: RawRecord) -> None:
+    runtime.metrics.messages_received_total.labels(role.value, msg.message_type).inc()
+    handler = routes.get(msg.schema)
+    if handler is None:
+        await dead_letters.reject(record, msg, NoRoute(f"no flow handles {msg.schema} on {role.value}"))
+        return
+    for attempt in range(1, RETRIES + 1):
+        try:
+            await handler(msg, record)
+            return
+        except HubError as exc:
+            if not exc.retriable or attempt == RETRIES:
+                await dead_letters.reject(record, msg, exc)
+                return
+            log.warning("retriable %s on %s (attempt %d): %s", exc.code, msg.request_id, attempt, exc)
+            await asyncio.sleep(BACKOFF_S * attempt)
+
+
+def check_agency_sender(msg: AvroMessage, record: RawRecord) -> None:
+    """An outbox belongs to one agency: the envelope must name it as sender."""
+    spec = runtime.catalog.get(record.topic.removeprefix(runtime.settings.topic_prefix))
+    if msg.envelope.get("sender") != spec.agency:
+        raise WrongSender(
+            f"message on {spec.name} claims sender {msg.envelope.get('sender')!r}", field="envelope.sender"
+        )
+
+
+@app.agent(topic_for(Role.COURT_REQUESTS))
+async def court_intake(stream: StreamT[AvroMessage]) -> None:
+    async for event in stream.events():
+        await dispatch(_court_routes, Role.COURT_REQUESTS, event.value, raw_record(event.message))
+
+
+@app.agent(topic_for(Role.AGENCY_OUTBOX))
+async def agency_intake(stream: StreamT[AvroMessage]) -> None:
+    async for event in stream.events():
+        record = raw_record(event.message)
+        try:
+            check_agency_sender(event.value, record)
+        except WrongSender as exc:
+            await dead_letters.reject(record, event.value, exc)
+            continue
+        await dispatch(_agency_routes, Role.AGENCY_OUTBOX, event.value, record)

@@ -1,0 +1,65 @@
+"""HTTP endpoints of the worker: ``/metrics``, ``/health`` and, with a manual clock, ``/clock``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hub.app import app, runtime
+from hub.clock import ManualClock
+from hub.health import HealthChecker
+
+health = HealthChecker(runtime)
+# aiohttp refuses a charset inside content_type; the exposition format is UTF-8 by definition.
+METRICS_CONTENT_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.startswith("charset"))
+
+
+@app.page("/metrics")
+async def metrics_view(web: View, request: Request) -> Response:
+    runtime.metrics.clock_time_seconds.set(runtime.clock.now().timestamp())
+    return web.bytes(generate_latest(runtime.metrics.registry), content_type=METRICS_CONTENT_TYPE)
+
+
+@app.page("/health")
+async def health_view(web: View, request: Request) -> Response:
+    report = await health.report()
+    return web.json(report, status=200 if report["status"] == "ok" else 503)
+
+
+@app.page("/clock")
+class ClockView(View):
+    """GET the hub's time; POST ``{"advance_seconds": N}`` to move a manual clock forward."""
+
+    async def get(self, request: Request) -> Response:
+        return self.json({"now": runtime.clock.now().isoformat(), "kind": runtime.settings.clock})
+
+    async def post(self, request: Request) -> Response:
+        clock = runtime.clock
+        if not isinstance(clock, ManualClock):
+            return self.json({"error": "the system clock cannot be moved"}, status=409)
+        payload: Any = await request.json()
+        seconds = float(payload.get("advance_seconds", 0)) if isinstance(payload, dict) else -1.0
+        if seconds < 0:
+            return self.json({"error": "advance_seconds must be a non-negative number"}, status=400)
+        now = clock.advance(timedelta(seconds=seconds))
+        return self.json({"now": now.isoformat(), "kind": "manual"})
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def on_worker_start() -> None:
+    runtime.metrics.worker_starts_total.inc()
+    runtime.metrics.up.set(1)
+
+
+@app.page("/ready")
+async def ready_view(web: View, request: Request) -> Response:
+    """Ready once the consumer owns partitions and no rebalance is under way."""
+    try:
+        assigned = len(app.consumer.assignment())
+    except (AttributeError, RuntimeError):
+        assigned = 0
+    ready = assigned > 0 and not app.rebalancing
+    return web.json({"ready": ready, "assigned_partitions": assigned}, status=200 if ready else 503)

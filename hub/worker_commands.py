@@ -1,0 +1,28 @@
+"""``interop-hub worker``: run the hub's faust worker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hub.settings import HubSettings
+
+
+def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
+    # Imported here: building the app reads settings and the schemas, which other commands don't need.
+    import hub.web  # noqa: F401  (registers the HTTP pages)
+    from hub.app import app
+
+    argv = ["interop-hub worker", "worker", "--loglevel", args.loglevel,
+            "--web-port", str(settings.web_port), "--web-host", settings.web_host]
+    if args.without_web:
+        argv.append("--without-web")
+    sys.argv = argv  # faust's umbrella command reads sys.argv
+    app.main()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("worker", help="run the hub worker (faust), serving /metrics and /health")
+    parser.add_argument("--loglevel", default="info")
+    parser.add_argument("--without-web", action="store_true", help="do not serve HTTP")
+    parser.set_defaults(func=_worker)

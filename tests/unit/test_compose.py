@@ -1,0 +1,66 @@
+"""docker-compose.yml cannot run here (no Docker engine); check it agrees with the project."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hub.cli import build_parser
+from hub.settings import ENV_PREFIX, HubSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return data
+
+
+def _project_services(compose: dict[str, Any]) -> dict[str, Any]:
+    return {n: s for n, s in compose["services"].items() if s.get("build")}
+
+
+def test_compose_has_the_stack(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka:3.9")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert {"topics-init", "hub", "prometheus"} <= services.keys()
+    assert (ROOT / "Dockerfile").is_file()
+
+
+def test_every_project_command_exists_in_the_cli(compose: dict[str, Any]) -> None:
+    parser = build_parser()
+    services = _project_services(compose)
+    assert services, "no service runs the project's image"
+    for name, svc in services.items():
+        cmd = svc["command"]
+        argv = cmd if isinstance(cmd, list) else shlex.split(cmd)
+        assert argv[0] == "interop-hub", f"{name}: {argv}"
+        try:
+            args = parser.parse_args(argv[1:])
+        except SystemExit as exc:  # argparse exits on an unknown command
+            raise AssertionError(f"{name}: `{' '.join(argv)}` is not an interop-hub command") from exc
+        assert callable(args.func)
+
+
+def test_environment_matches_the_settings_model(compose: dict[str, Any]) -> None:
+    known = {ENV_PREFIX + f.upper() for f in HubSettings.model_fields}
+    for name, svc in _project_services(compose).items():
+        env = svc.get("environment", {})
+        hub_vars = {k for k in env if k.startswith(ENV_PREFIX)}
+        assert hub_vars, f"{name} sets no {ENV_PREFIX}* variable"
+        unknown = hub_vars - known
+        assert not unknown, f"{name}: {sorted(unknown)} are not settings"
+        HubSettings(**{k.removeprefix(ENV_PREFIX).lower(): v for k, v in env.items() if k in hub_vars})
+
+
+def test_prometheus_scrapes_the_hub_metrics_port(compose: dict[str, Any]) -> None:
+    prom = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8"))
+    targets = [t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
+    port = compose["services"]["hub"]["environment"]["HUB_WEB_PORT"]
+    assert f"hub:{port}" in targets
