@@ -20,7 +20,7 @@ from hub.deadletter import DeadLetters, RawRecord
 from hub.errors import EncodeError
 from hub.runtime import HubRuntime
 from hub.settings import HubSettings, get_settings
-from topics.catalog import Role
+from topics.catalog import HUB_PARTITIONS, Role
 
 
 class FaustAvroCodec(codecs.Codec):
@@ -83,9 +83,10 @@ def create_app(settings: HubSettings) -> faust.App:
         autodiscover=["hub.routing", "hub.web", "agents"],
         origin="hub",
         Topic=HubTopic,
-        topic_partitions=4,
+        topic_partitions=HUB_PARTITIONS,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
+        datadir=str(settings.data_dir / "faust"),
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_bind=settings.web_host,
@@ -108,10 +109,28 @@ def topic_for(role: Role, *, agency: str | None = None) -> faust.TopicT:
     return app.topic(*names, key_serializer="raw", value_serializer="avro")
 
 
-async def _send(topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+async def send_raw(topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """Produce ``value`` to the physical ``topic`` and wait for the broker's ack; returns the offset."""
     fut = await app.producer.send(topic, key.encode(), value, None, None, headers)
     metadata = await fut
     return int(metadata.offset)
 
 
-dead_letters = DeadLetters(runtime, _send)
+async def emit(name: str, key: str, msg: AvroMessage, headers: list[tuple[str, bytes]] | None = None) -> int:
+    """Encode ``msg`` and produce it to catalog topic ``name``; counted by role and message type."""
+    spec = runtime.catalog.get(name)
+    offset = await send_raw(settings.topic(name), key, runtime.codec.encode_message(msg), headers or [])
+    runtime.metrics.messages_sent_total.labels(spec.role.value, msg.message_type).inc()
+    return offset
+
+
+async def forward(name: str, key: str, raw: bytes, message_type: str,
+                  headers: list[tuple[str, bytes]] | None = None) -> int:
+    """Produce already-encoded bytes unchanged (a sealed reply must reach the court as the bank sealed it)."""
+    spec = runtime.catalog.get(name)
+    offset = await send_raw(settings.topic(name), key, raw, headers or [])
+    runtime.metrics.messages_sent_total.labels(spec.role.value, message_type).inc()
+    return offset
+
+
+dead_letters = DeadLetters(runtime, send_raw)

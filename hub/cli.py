@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "topics.commands",
     "hub.schema_commands",
     "hub.worker_commands",
+    "hub.agency_commands",
+    "agents.court.commands",
     "hub.demo",
 )
 

@@ -8,8 +8,9 @@ tests and by the demo's simulated time.  All instants are timezone-aware UTC.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from hub.errors import ConfigError
 
@@ -67,6 +68,15 @@ class ManualClock:
                 raise ConfigError("a clock never goes backwards", field="instant")
             self._now = instant
             return self._now
+
+
+#: Legal days (filing dates, freeze end dates, working days) are days in China Standard Time.
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def china_today(clock: Clock) -> date:
+    """Today's date in China for the given clock."""
+    return clock.now().astimezone(CHINA_TZ).date()
 
 
 def clock_from_settings(kind: str, start: str | None = None) -> Clock:

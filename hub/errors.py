@@ -162,3 +162,45 @@ class WrongSender(RoutingError):
     """The envelope's sender is not the party that owns the topic it arrived on."""
 
     code = "wrong_sender"
+
+
+# --- seals (electronic receipts, 000 §8) ------------------------------------------------
+class SealError(HubError):
+    code = "seal_error"
+
+
+class MissingSeal(SealError):
+    code = "unsigned_reply"
+
+
+class InvalidSeal(SealError):
+    code = "invalid_seal"
+
+
+class UnknownSealKey(SealError):
+    code = "unknown_seal_key"
+
+
+# --- correlation -------------------------------------------------------------------------
+class UnknownRequest(RoutingError):
+    """A reply names a request the hub never accepted."""
+
+    code = "unknown_request"
+
+
+class WrongAgency(RoutingError):
+    """A reply comes from an agency other than the one the request was addressed to."""
+
+    code = "wrong_agency"
+
+
+class RequestRefused(ValidationError):
+    """The request is well-formed but a rule forbids it now (e.g. an intensive query is pending)."""
+
+    code = "refused"
+
+
+class InternalError(HubError):
+    """A flow failed in a way nobody foresaw; the message is dead-lettered, never dropped."""
+
+    code = "internal_error"

@@ -48,27 +48,60 @@ def http_json(url: str, timeout: float = 2.0, data: dict[str, Any] | None = None
         return exc.code, json.loads(exc.read() or b"null")
 
 
-class WorkerProcess:
-    """A ``interop-hub worker`` child process bound to ``settings``."""
+class ChildProcess:
+    """An ``interop-hub <args>`` child process bound to ``settings``; stopped by its own pid only."""
 
-    def __init__(self, settings: HubSettings, log_path: Path) -> None:
+    def __init__(self, settings: HubSettings, log_path: Path, args: list[str]) -> None:
         self.settings = settings
         self.log_path = log_path
+        self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+
+    def spawn(self) -> None:
+        env = {**os.environ, **settings_env(self.settings)}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "hub", *self.args], env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode
+
+
+class WorkerProcess(ChildProcess):
+    """A ``interop-hub worker`` child process; ``start`` returns once it is healthy and owns partitions."""
+
+    def __init__(self, settings: HubSettings, log_path: Path) -> None:
+        super().__init__(settings, log_path, ["worker"])
 
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.web_host}:{self.settings.web_port}"
 
     def start(self, timeout: float = 90.0) -> None:
-        env = {**os.environ, **settings_env(self.settings)}
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub", "worker"], env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.spawn()
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> dict[str, Any]:
@@ -91,17 +124,3 @@ class WorkerProcess:
         """True once the worker's consumer owns partitions (it is ready to process)."""
         status, report = http_json(self.base_url + "/ready")
         return status == 200 and bool(report and report.get("ready"))
-
-    def stop(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
-        if self._log is not None:
-            self._log.close()
-        return self.proc.returncode

@@ -17,7 +17,9 @@ from faust import StreamT
 from hub.app import app, dead_letters, raw_record, runtime, topic_for
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
-from hub.errors import HubError, NoRoute, WrongSender
+from hub.errors import HubError, InternalError, NoRoute, WrongSender
+from hub.lifecycle import State, new_record, transition
+from hub.tables import requests
 from topics.catalog import Role
 
 log = logging.getLogger(__name__)
@@ -49,11 +51,23 @@ def agency_route(schema: str) -> Callable[[Handler], Handler]:
     return register
 
 
+async def reject(role: Role, msg: AvroMessage, record: RawRecord, error: HubError) -> None:
+    """Dead-letter and answer; a court request also gets a ``rejected`` row in the request table."""
+    await dead_letters.reject(record, msg, error)
+    if role is Role.COURT_REQUESTS and requests.get(msg.request_id) is None:
+        env = msg.envelope
+        now = runtime.clock.now_ms()
+        rec = new_record(msg.request_id, type_=msg.message_type, court=str(env["sender"]),
+                         case=str(record.key.decode("utf-8", "replace") if record.key else ""),
+                         agency=str(env["recipient"]), now_ms=now, partition=record.partition)
+        requests[msg.request_id] = transition(rec, State.REJECTED, now)
+
+
 async def dispatch(routes: dict[str, Handler], role: Role, msg: AvroMessage, record: RawRecord) -> None:
     runtime.metrics.messages_received_total.labels(role.value, msg.message_type).inc()
     handler = routes.get(msg.schema)
     if handler is None:
-        await dead_letters.reject(record, msg, NoRoute(f"no flow handles {msg.schema} on {role.value}"))
+        await reject(role, msg, record, NoRoute(f"no flow handles {msg.schema} on {role.value}"))
         return
     for attempt in range(1, RETRIES + 1):
         try:
@@ -61,10 +75,14 @@ async def dispatch(routes: dict[str, Handler], role: Role, msg: AvroMessage, rec
             return
         except HubError as exc:
             if not exc.retriable or attempt == RETRIES:
-                await dead_letters.reject(record, msg, exc)
+                await reject(role, msg, record, exc)
                 return
             log.warning("retriable %s on %s (attempt %d): %s", exc.code, msg.request_id, attempt, exc)
             await asyncio.sleep(BACKOFF_S * attempt)
+        except Exception as exc:
+            log.exception("flow for %s failed on %s", msg.schema, msg.request_id)
+            await reject(role, msg, record, InternalError(f"{type(exc).__name__}: {exc}"))
+            return
 
 
 def check_agency_sender(msg: AvroMessage, record: RawRecord) -> None:
@@ -89,6 +107,6 @@ async def agency_intake(stream: StreamT[AvroMessage]) -> None:
         try:
             check_agency_sender(event.value, record)
         except WrongSender as exc:
-            await dead_letters.reject(record, event.value, exc)
+            await reject(Role.AGENCY_OUTBOX, event.value, record, exc)
             continue
         await dispatch(_agency_routes, Role.AGENCY_OUTBOX, event.value, record)

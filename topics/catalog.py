@@ -20,6 +20,10 @@ COURT_GATEWAY = "court-gateway"
 ADMIN = "admin"
 
 DAY_MS = 24 * 3600 * 1000
+#: Partitions of every topic the hub's stateful agents read.  They are all keyed by case number
+#: and have the same count, so faust co-partitions them: a case's requests, its replies and its
+#: table rows live in one partition number on one worker.  Agencies reply with the request's key.
+HUB_PARTITIONS = 4
 INFINITE = -1
 
 
@@ -41,6 +45,8 @@ class Role(StrEnum):
     ANOMALIES = "anomalies"
     DEAD_LETTER = "dead_letter"
     AUDIT = "audit"
+    TICKS = "ticks"
+    TABLE_CHANGELOG = "table_changelog"
 
 
 # Value schemas are named by message family: a namespace (every message schema in it) or a
@@ -128,6 +134,19 @@ class Catalog:
         return frozenset(names)
 
 
+#: The hub's changelog-backed faust tables: name, key, what a row is.  Their changelog topics are
+#: catalog topics (created by ``topics apply`` before any worker starts, never by faust at start-up).
+HUB_TABLES: tuple[tuple[str, str, str], ...] = (
+    ("requests", "request_id", "every request's lifecycle record"),
+    ("intensive", "request_id", "intensive-query merged state"),
+    ("intensive_by_case", "case_number", "intensive queries of a case"),
+)
+
+
+def table_changelog_name(table: str) -> str:
+    return f"hub.table.{table}"
+
+
 def inbox_name(code: str) -> str:
     return f"agency.{code}.inbox"
 
@@ -149,10 +168,10 @@ def _agency_topics(agency: Agency) -> Iterator[TopicSpec]:
     yield TopicSpec(
         name=inbox_name(agency.code),
         role=Role.AGENCY_INBOX,
-        partitions=2,
+        partitions=HUB_PARTITIONS,
         cleanup=Cleanup.DELETE,
         retention_ms=14 * DAY_MS,
-        key="request_id",
+        key="case_number",
         values=families,
         producers=frozenset({HUB}),
         consumers=frozenset({agency.principal}),
@@ -162,10 +181,10 @@ def _agency_topics(agency: Agency) -> Iterator[TopicSpec]:
     yield TopicSpec(
         name=outbox_name(agency.code),
         role=Role.AGENCY_OUTBOX,
-        partitions=2,
+        partitions=HUB_PARTITIONS,
         cleanup=Cleanup.DELETE,
         retention_ms=14 * DAY_MS,
-        key="request_id",
+        key="case_number",
         values=families,
         producers=frozenset({agency.principal}),
         consumers=frozenset({HUB}),
@@ -187,17 +206,17 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
     hub_only = frozenset({HUB})
     topics: list[TopicSpec] = [
         TopicSpec(
-            "court.requests", Role.COURT_REQUESTS, 4, Cleanup.DELETE, 30 * DAY_MS, "case_number",
+            "court.requests", Role.COURT_REQUESTS, HUB_PARTITIONS, Cleanup.DELETE, 30 * DAY_MS, "case_number",
             (BANK, POLICE, CREDIT, OPS), court, hub_only,
             "every request and list decision sent by the courts (总对总 gateway)",
         ),
         TopicSpec(
-            "court.replies", Role.COURT_REPLIES, 4, Cleanup.DELETE, 30 * DAY_MS, "case_number",
+            "court.replies", Role.COURT_REPLIES, HUB_PARTITIONS, Cleanup.DELETE, 30 * DAY_MS, "case_number",
             (BANK, POLICE, CREDIT, OPS), hub_only, court,
             "replies, sealed receipts, error replies and merged results for the courts",
         ),
         TopicSpec(
-            "court.notices", Role.COURT_NOTICES, 4, Cleanup.DELETE, 90 * DAY_MS, "case_number",
+            "court.notices", Role.COURT_NOTICES, HUB_PARTITIONS, Cleanup.DELETE, 90 * DAY_MS, "case_number",
             (POLICE, BANK, OPS), hub_only, court,
             "unsolicited notices: sightings, lapses, escalations, deadline and anomaly notices",
         ),
@@ -229,7 +248,19 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
             "hash-chained audit trail of every message accepted, rejected or emitted (002 §5(二))",
             extra_configs=(("retention.bytes", "-1"),),
         ),
+        TopicSpec(
+            "hub.ticks", Role.TICKS, HUB_PARTITIONS, Cleanup.DELETE, DAY_MS, "partition",
+            (OPS,), hub_only, hub_only,
+            "hub-internal clock ticks, one per partition, so deadline checks run inside stream processing",
+        ),
     ]
+    topics.extend(
+        TopicSpec(
+            table_changelog_name(table), Role.TABLE_CHANGELOG, HUB_PARTITIONS, Cleanup.COMPACT, INFINITE, key,
+            (RAW,), hub_only, hub_only, f"changelog of the hub's {table!r} table ({what}); restored on restart",
+        )
+        for table, key, what in HUB_TABLES
+    )
     for agency in agencies:
         if agency.has_mailbox:
             topics.extend(_agency_topics(agency))

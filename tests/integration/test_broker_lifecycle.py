@@ -27,7 +27,7 @@ from hub.broker import commands
 from hub.broker.server import LocalBroker
 from hub.errors import BrokerError, BrokerStartError
 from hub.settings import HubSettings
-from tests.integration.conftest import SettingsFactory, stop_at_exit
+from tests.conftest import SettingsFactory, stop_at_exit
 
 REPO = Path(__file__).resolve().parents[2]
 

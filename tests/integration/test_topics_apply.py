@@ -41,8 +41,9 @@ async def _retention(admin: AIOKafkaAdminClient, topic: str, want: str, timeout:
         cfg = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
         entries = {c["config_names"]: c["config_value"]
                    for c in cfg[0].to_object()["resources"][0]["config_entries"]}
-        if entries["retention.ms"] == want or time.monotonic() > deadline:
-            return str(entries["retention.ms"])
+        # right after creation the broker may not describe the topic yet: poll
+        if entries.get("retention.ms") == want or time.monotonic() > deadline:
+            return str(entries.get("retention.ms"))
         await asyncio.sleep(0.2)
 
 

@@ -1,4 +1,4 @@
-"""Integration fixtures: a real single-node Apache Kafka broker (KRaft) on free ports.
+"""Session fixtures for the integration and acceptance tiers: a real Kafka broker (KRaft) on free ports.
 
 ``broker_settings`` (session scope) starts ONE plain broker with a fresh data dir and
 yields the :class:`HubSettings` that point at it (with a random topic prefix); other test
@@ -117,3 +117,16 @@ def hub_worker(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathF
         yield worker
     finally:
         worker.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--bench", action="store_true", default=False, help="run benchmarks and soak tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--bench"):
+        return
+    skip = pytest.mark.skip(reason="benchmark/soak: run with --bench")
+    for item in items:
+        if "bench" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,150 @@
+"""Simulated banks as Kafka processes: each reads only its own inbox and writes only its outbox.
+
+A bank decodes a request, lets its :class:`~agents.bank.ledger.BankLedger` apply it exactly
+once (the ledger stores request id -> reply in the same sqlite transaction as the effect),
+seals the reply with its own Ed25519 key and produces it to its outbox with the request's key;
+only then is the inbox offset committed.  A redelivered request (crash, rebalance, court resend)
+gets the stored reply again.  The reply's envelope is derived from the request (message id from
+a UUIDv5 of bank and request id, sent-at = executed-at) and Ed25519 is deterministic, so the
+repeated reply is byte-identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from agents.bank.ledger import BankLedger
+from agents.population import Population
+from hub.clock import china_today, clock_from_settings
+from hub.codec import AvroCodec, AvroMessage, default_codec
+from hub.errors import CodecError
+from hub.seal import KeyStore, seal_message
+from hub.settings import HubSettings
+from topics.catalog import DEFAULT_CATALOG, inbox_name, outbox_name
+
+log = logging.getLogger(__name__)
+
+DELIVERED_AT = "delivered-at"
+REPLY_NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-4e0b-9b8e-2f6a1c0d5e7f")
+BANK_REQUESTS = frozenset({
+    "cn.court.interop.bank.QueryRequest", "cn.court.interop.bank.FreezeRequest",
+    "cn.court.interop.bank.ContinueFreezeRequest", "cn.court.interop.bank.UnfreezeRequest",
+    "cn.court.interop.bank.DeductRequest",
+})
+
+
+def _delivered_at(headers: Sequence[tuple[str, bytes]], fallback: datetime) -> datetime:
+    for key, value in headers:
+        if key == DELIVERED_AT:
+            return datetime.fromtimestamp(int(value) / 1000, UTC)
+    return fallback
+
+
+class SimulatedBank:
+    """One bank: its ledger, its sealing key, and the request -> sealed reply function."""
+
+    def __init__(self, code: str, ledger: BankLedger, key_id: str, key: Any, codec: AvroCodec) -> None:
+        self.code = code
+        self.ledger = ledger
+        self.key_id = key_id
+        self.key = key
+        self.codec = codec
+
+    def reply_to(self, request: AvroMessage, delivered_at: datetime) -> AvroMessage:
+        # The bank's "now" is the delivery time the hub stamped: the simulation follows the hub's clock.
+        schema, body = self.ledger.handle(request.schema, request.request_id, request.body,
+                                          now=delivered_at, delivered_at=delivered_at)
+        env = {
+            "message_id": str(uuid.uuid5(REPLY_NAMESPACE, f"{self.code}/{request.request_id}")),
+            "request_id": request.request_id,
+            "correlation_id": request.envelope.get("correlation_id"),
+            "sender": self.code,
+            "recipient": "hub",
+            "sent_at": body["executed_at"],
+            "schema_version": 1,
+        }
+        reply = AvroMessage(schema, {"envelope": env, "body": body, "seal": None})
+        return seal_message(self.codec, reply, self.key, self.key_id)
+
+    def handle_bytes(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
+        try:
+            request = self.codec.decode(value)
+        except CodecError as exc:
+            log.error("%s: undecodable inbox record: %s", self.code, exc)
+            return None
+        if request.schema not in BANK_REQUESTS:
+            log.info("%s: %s needs no reply", self.code, request.message_type)
+            return None
+        reply = self.reply_to(request, _delivered_at(headers, datetime.now(UTC)))
+        return self.codec.encode_message(reply)
+
+
+def open_bank(code: str, settings: HubSettings, population: Population) -> SimulatedBank:
+    store = Path(settings.data_dir) / "banks"
+    store.mkdir(parents=True, exist_ok=True)
+    ledger = BankLedger(code, store / f"{code}.sqlite")
+    # Seeded as of the hub clock's today, so seeded freezes of other authorities are current.
+    ledger.seed(population, as_of=china_today(clock_from_settings(settings.clock, settings.clock_start)))
+    key_id, key = KeyStore(settings.data_dir).signer(code)
+    return SimulatedBank(code, ledger, key_id, key, default_codec())
+
+
+async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Event) -> None:
+    """Consume the bank's inbox until ``stop`` is set; commit only after the reply is acknowledged."""
+    kwargs = settings.kafka_client_kwargs()
+    consumer = AIOKafkaConsumer(
+        settings.topic(inbox_name(bank.code)), group_id=f"{settings.app_id}-sim-{bank.code}",
+        enable_auto_commit=False, auto_offset_reset="earliest", **kwargs,
+    )
+    producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)
+    outbox = settings.topic(outbox_name(bank.code))
+    await consumer.start()
+    await producer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200, max_records=200)
+            for records in batch.values():
+                for rec in records:
+                    await _process(bank, producer, outbox, rec)
+            if batch:
+                await consumer.commit()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def _process(bank: SimulatedBank, producer: AIOKafkaProducer, outbox: str,
+                   rec: ConsumerRecord[bytes, bytes]) -> None:
+    reply = bank.handle_bytes(rec.value, list(rec.headers))
+    if reply is not None:
+        await producer.send_and_wait(outbox, reply, key=rec.key)
+
+
+def bank_codes(selected: Sequence[str] | None = None) -> list[str]:
+    codes = [a.code for a in DEFAULT_CATALOG.agencies if a.is_financial]
+    return [c for c in codes if not selected or c in selected]
+
+
+async def run_banks(settings: HubSettings, codes: Sequence[str], stop: asyncio.Event, seed: int = 2024) -> None:
+    population = Population.generate(seed)
+    KeyStore(settings.data_dir).generate(codes)
+    banks = [open_bank(code, settings, population) for code in codes]
+    tasks = [asyncio.create_task(run_bank(b, settings, stop)) for b in banks]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t

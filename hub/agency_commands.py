@@ -1,0 +1,50 @@
+"""``interop-hub keys generate`` and ``interop-hub simulate banks``: setup and the simulated agencies."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from hub.console import echo
+from hub.seal import KeyStore
+from hub.settings import HubSettings
+from topics.catalog import DEFAULT_CATALOG
+
+
+def _keys(args: argparse.Namespace, settings: HubSettings) -> int:
+    codes = [a.code for a in DEFAULT_CATALOG.agencies if a.has_mailbox]
+    created = KeyStore(settings.data_dir).generate(codes)
+    echo(f"{len(created)} sealing key pairs generated, {len(codes) - len(created)} already present "
+         f"({KeyStore(settings.data_dir).registry_path})")
+    return 0
+
+
+async def _until_signalled(run: object) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(stop)  # type: ignore[operator]
+
+
+def _banks(args: argparse.Namespace, settings: HubSettings) -> int:
+    from agents.bank.simulator import bank_codes, run_banks
+
+    codes = bank_codes(args.agency)
+    echo(f"simulating {len(codes)} banks: {', '.join(codes)}")
+    asyncio.run(_until_signalled(lambda stop: run_banks(settings, codes, stop, seed=args.seed)))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    keys = subparsers.add_parser("keys", help="agencies' sealing keys (Ed25519), generated at setup")
+    keys_sub = keys.add_subparsers(dest="keys_cmd", required=True)
+    keys_sub.add_parser("generate", help="create missing key pairs under <data_dir>/keys").set_defaults(func=_keys)
+
+    sim = subparsers.add_parser("simulate", help="run simulated agencies")
+    sim_sub = sim.add_subparsers(dest="simulate_cmd", required=True)
+    banks = sim_sub.add_parser("banks", help="simulated banks, payment firms and securities units")
+    banks.add_argument("--agency", action="append", help="only these agency codes (repeatable)")
+    banks.add_argument("--seed", type=int, default=2024, help="population and ledger seed")
+    banks.set_defaults(func=_banks)

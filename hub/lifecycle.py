@@ -1,0 +1,79 @@
+"""The life of a request at the hub, from acceptance to a terminal state (pure functions).
+
+A request record is a compact dict (faust table values stay small and JSON-serialisable):
+
+``id, type, court, case, agency, state, at`` (ms of the last transition), ``accepted``
+(ms: the delivery time of 000 §16), ``due`` (ms or None), ``corr`` (correlation id or None),
+``p`` (partition), ``log`` ([[state, ms], ...]).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from hub.errors import HubError
+
+Record = dict[str, Any]
+
+
+class State(StrEnum):
+    ACCEPTED = "accepted"
+    ROUTED = "routed"
+    DELIVERED = "delivered"
+    ANSWERED = "answered"
+    PARTIALLY_ANSWERED = "partially_answered"
+    OVERDUE = "overdue"
+    ANSWERED_LATE = "answered_late"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = frozenset({State.ANSWERED, State.ANSWERED_LATE, State.FAILED, State.REJECTED, State.CANCELLED})
+OPEN = frozenset(State) - TERMINAL
+
+_ALLOWED: dict[State, frozenset[State]] = {
+    State.ACCEPTED: frozenset({State.ROUTED, State.REJECTED, State.CANCELLED, State.FAILED}),
+    State.ROUTED: frozenset({State.DELIVERED, State.FAILED, State.CANCELLED}),
+    State.DELIVERED: frozenset({State.ANSWERED, State.PARTIALLY_ANSWERED, State.OVERDUE, State.FAILED,
+                                State.CANCELLED}),
+    State.PARTIALLY_ANSWERED: frozenset({State.PARTIALLY_ANSWERED, State.ANSWERED, State.OVERDUE,
+                                         State.ANSWERED_LATE, State.CANCELLED}),
+    State.OVERDUE: frozenset({State.ANSWERED_LATE, State.PARTIALLY_ANSWERED, State.FAILED, State.CANCELLED}),
+}
+
+
+class IllegalTransition(HubError):
+    code = "illegal_transition"
+
+
+def new_record(
+    request_id: str, *, type_: str, court: str, case: str, agency: str, now_ms: int, partition: int,
+    due_ms: int | None = None, correlation: str | None = None,
+) -> Record:
+    return {
+        "id": request_id, "type": type_, "court": court, "case": case, "agency": agency,
+        "state": State.ACCEPTED.value, "at": now_ms, "accepted": now_ms, "due": due_ms,
+        "corr": correlation, "p": partition, "log": [[State.ACCEPTED.value, now_ms]],
+    }
+
+
+def transition(record: Record, to: State, now_ms: int) -> Record:
+    """A copy of ``record`` moved to state ``to`` (terminal states never move again)."""
+    current = State(record["state"])
+    if to not in _ALLOWED.get(current, frozenset()):
+        raise IllegalTransition(f"{record['id']}: {current} -> {to} is not allowed", field="state")
+    return {**record, "state": to.value, "at": now_ms, "log": [*record["log"], [to.value, now_ms]]}
+
+
+def answer_state(record: Record, now_ms: int, *, complete: bool = True) -> State:
+    """The state an answer moves the request to: late if it is overdue or past its due time."""
+    late = record["state"] == State.OVERDUE.value or (record["due"] is not None and now_ms > record["due"])
+    if not complete:
+        return State.PARTIALLY_ANSWERED
+    return State.ANSWERED_LATE if late else State.ANSWERED
+
+
+def is_terminal(record: Record) -> bool:
+    return State(record["state"]) in TERMINAL
