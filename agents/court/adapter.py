@@ -107,15 +107,16 @@ class CourtClient:
                 "court": {"court_code": self.court.code, "court_name": self.court.name,
                           "place_code": self.court.place_code}}
 
-    def _request(self, schema: str, recipient: str, body: dict[str, Any],
-                 correlation_id: str | None = None) -> AvroMessage:
+    def request(self, schema: str, recipient: str, body: dict[str, Any],
+                correlation_id: str | None = None) -> AvroMessage:
+        """Any request of this court: a fresh request id, this court as sender (flows add builders on top)."""
         env = envelope(self.clock, request_id=new_id(), sender=self.court.code, recipient=recipient,
                        correlation_id=correlation_id)
         return message(schema, env, body)
 
     def query(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
               assistance_notice: dict[str, Any], window: tuple[datetime, datetime] | None = None) -> AvroMessage:
-        return self._request(f"{BANK}.QueryRequest", bank, {
+        return self.request(f"{BANK}.QueryRequest", bank, {
             "case": case, "subject": subject, "officer": officer, "assistance_notice": assistance_notice,
             "purpose": "ORDINARY",
             "transaction_window": {"start_at": window[0], "end_at": window[1]} if window else None,
@@ -124,7 +125,7 @@ class CourtClient:
     def freeze(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
                account_number: str, amount_fen: int, end_date: date, ruling: dict[str, Any],
                assistance_notice: dict[str, Any], currency: str = "CNY", waiting_in_line: bool = False) -> AvroMessage:
-        return self._request(f"{BANK}.FreezeRequest", bank, {
+        return self.request(f"{BANK}.FreezeRequest", bank, {
             "case": case, "subject": subject, "officer": officer, "account_number": account_number,
             "sub_account_number": None, "financial_asset_id": None, "amount": money(amount_fen, currency),
             "end_date": end_date, "waiting_in_line": waiting_in_line, "ruling": ruling,
@@ -135,7 +136,7 @@ class CourtClient:
                         officer: dict[str, Any], freeze_id: str, account_number: str, amount_fen: int,
                         new_end_date: date, ruling: dict[str, Any], assistance_notice: dict[str, Any],
                         currency: str = "CNY") -> AvroMessage:
-        return self._request(f"{BANK}.ContinueFreezeRequest", bank, {
+        return self.request(f"{BANK}.ContinueFreezeRequest", bank, {
             "case": case, "subject": subject, "officer": officer, "freeze_id": freeze_id,
             "account_number": account_number, "amount": money(amount_fen, currency), "new_end_date": new_end_date,
             "ruling": ruling, "assistance_notice": assistance_notice,
@@ -144,7 +145,7 @@ class CourtClient:
     def unfreeze(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
                  freeze_id: str, account_number: str, amount_fen: int, ruling: dict[str, Any],
                  assistance_notice: dict[str, Any], currency: str = "CNY", reason: str | None = None) -> AvroMessage:
-        return self._request(f"{BANK}.UnfreezeRequest", bank, {
+        return self.request(f"{BANK}.UnfreezeRequest", bank, {
             "case": case, "subject": subject, "officer": officer, "freeze_id": freeze_id,
             "account_number": account_number, "amount": money(amount_fen, currency), "reason": reason,
             "ruling": ruling, "assistance_notice": assistance_notice,
@@ -157,7 +158,7 @@ class CourtClient:
         account = self.court.account_for(currency)
         if account is None:
             raise ConfigError(f"{self.court.code} has no {currency} execution account", field="currency")
-        return self._request(f"{BANK}.DeductRequest", bank, {
+        return self.request(f"{BANK}.DeductRequest", bank, {
             "case": case, "subject": subject, "officer": officer, "account_number": account_number,
             "sub_account_number": None, "freeze_id": freeze_id, "amount": money(amount_fen, currency),
             "court_account": {"bank_name": account.bank_name, "account_number": account.account_number,
@@ -168,7 +169,7 @@ class CourtClient:
 
     def intensive_query(self, *, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
                         assistance_notice: dict[str, Any], household_place: str | None = None) -> AvroMessage:
-        return self._request(f"{BANK}.IntensiveQueryRequest", "hub", {
+        return self.request(f"{BANK}.IntensiveQueryRequest", "hub", {
             "case": case, "subject": subject, "officer": officer, "assistance_notice": assistance_notice,
             "identity_verified": True, "household_registration_place_code": household_place,
             "court_place_code": self.court.place_code, "transaction_window": None,
@@ -176,7 +177,7 @@ class CourtClient:
 
     def property_viewed(self, *, case_number: str, officer: dict[str, Any],
                         unit_codes: Iterable[str] = ()) -> AvroMessage:
-        return self._request(f"{BANK}.PropertyViewed", "hub", {
+        return self.request(f"{BANK}.PropertyViewed", "hub", {
             "case_number": case_number, "officer": officer, "viewed_at": self.clock.now(),
             "unit_codes": list(unit_codes),
         })
