@@ -33,7 +33,8 @@ def _banks(args: argparse.Namespace, settings: HubSettings) -> int:
 
     codes = bank_codes(args.agency)
     echo(f"simulating {len(codes)} banks: {', '.join(codes)}")
-    asyncio.run(_until_signalled(lambda stop: run_banks(settings, codes, stop, seed=args.seed)))
+    asyncio.run(_until_signalled(lambda stop: run_banks(settings, codes, stop, seed=args.seed,
+                                                        heartbeat_s=args.heartbeat_interval)))
     return 0
 
 
@@ -47,4 +48,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     banks = sim_sub.add_parser("banks", help="simulated banks, payment firms and securities units")
     banks.add_argument("--agency", action="append", help="only these agency codes (repeatable)")
     banks.add_argument("--seed", type=int, default=2024, help="population and ledger seed")
+    banks.add_argument("--heartbeat-interval", type=float, default=5.0, help="seconds between heartbeats")
     banks.set_defaults(func=_banks)
+    police = sim_sub.add_parser("police", help="simulated Ministry of Public Security (look-ups, measures, sightings)")
+    police.add_argument("--seed", type=int, default=2024, help="population and police-world seed")
+    police.set_defaults(func=_police)
+
+
+def _police(args: argparse.Namespace, settings: HubSettings) -> int:
+    from agents.police.simulator import run_police
+
+    echo("simulating the police (mps): look-ups, exit restriction, vehicle seizure, locating persons")
+    asyncio.run(_until_signalled(lambda stop: run_police(settings, stop, seed=args.seed)))
+    return 0

@@ -15,12 +15,14 @@ import faust
 from faust.serializers import codecs
 from faust.types import Message
 
+from hub.audit import AuditEntry, AuditLog
+from hub.audit_io import last_record
 from hub.codec import AvroCodec, AvroMessage
 from hub.deadletter import DeadLetters, RawRecord
-from hub.errors import EncodeError
+from hub.errors import CatalogError, EncodeError, HubError
 from hub.runtime import HubRuntime
 from hub.settings import HubSettings, get_settings
-from topics.catalog import HUB_PARTITIONS, Role
+from topics.catalog import HUB_PARTITIONS, Role, TopicSpec
 
 
 class FaustAvroCodec(codecs.Codec):
@@ -80,7 +82,7 @@ def create_app(settings: HubSettings) -> faust.App:
         broker=settings.broker_url,
         broker_credentials=_credentials(settings),
         store=settings.store,
-        autodiscover=["hub.routing", "hub.web", "agents"],
+        autodiscover=["hub.routing", "hub.web", "hub.deadline_tracker", "hub.ops", "agents"],
         origin="hub",
         Topic=HubTopic,
         topic_partitions=HUB_PARTITIONS,
@@ -116,21 +118,74 @@ async def send_raw(topic: str, key: str, value: bytes, headers: list[tuple[str, 
     return int(metadata.offset)
 
 
+AUDIT_TOPIC = settings.topic(runtime.catalog.one(Role.AUDIT).name)
+
+
+async def _audit_send(value: bytes, key: str) -> None:
+    # Enqueued in chain order (under the audit lock); the producer delivers in that order.
+    await app.producer.send(AUDIT_TOPIC, key.encode(), value, None, None, None)
+
+
+async def _audit_last() -> AvroMessage | None:
+    return await last_record(settings, AUDIT_TOPIC, runtime.codec)
+
+
+audit_log = AuditLog(runtime.codec, runtime.clock, _audit_send, _audit_last)
+
+
+async def audit(entry: AuditEntry) -> None:
+    await audit_log.append(entry)
+    runtime.metrics.audit_records_total.labels(entry.action).inc()
+
+
 async def emit(name: str, key: str, msg: AvroMessage, headers: list[tuple[str, bytes]] | None = None) -> int:
-    """Encode ``msg`` and produce it to catalog topic ``name``; counted by role and message type."""
+    """Encode ``msg`` and produce it to catalog topic ``name``; counted and audited."""
     spec = runtime.catalog.get(name)
-    offset = await send_raw(settings.topic(name), key, runtime.codec.encode_message(msg), headers or [])
+    raw = runtime.codec.encode_message(msg)
+    offset = await send_raw(settings.topic(name), key, raw, headers or [])
     runtime.metrics.messages_sent_total.labels(spec.role.value, msg.message_type).inc()
+    await audit(AuditEntry(
+        "EMIT", settings.topic(name), raw, "hub", partition=None, offset=offset, message_type=msg.message_type,
+        message_id=str(msg.envelope["message_id"]), request_id=msg.request_id, case_number=key,
+        agency=spec.agency or str(msg.envelope.get("recipient")), decision="emitted",
+    ))
     return offset
 
 
 async def forward(name: str, key: str, raw: bytes, message_type: str,
-                  headers: list[tuple[str, bytes]] | None = None) -> int:
+                  headers: list[tuple[str, bytes]] | None = None, request_id: str | None = None) -> int:
     """Produce already-encoded bytes unchanged (a sealed reply must reach the court as the bank sealed it)."""
     spec = runtime.catalog.get(name)
     offset = await send_raw(settings.topic(name), key, raw, headers or [])
     runtime.metrics.messages_sent_total.labels(spec.role.value, message_type).inc()
+    await audit(AuditEntry("EMIT", settings.topic(name), raw, "hub", offset=offset, message_type=message_type,
+                           request_id=request_id, case_number=key, agency=spec.agency, decision="forwarded"))
     return offset
 
 
 dead_letters = DeadLetters(runtime, send_raw)
+
+
+def principal_of(topic: str) -> str:
+    """The principal that produced to a catalog topic (courts through the gateway, or one agency)."""
+    try:
+        spec = runtime.catalog.get(topic.removeprefix(settings.topic_prefix))
+    except CatalogError:
+        return "unknown"
+    return ",".join(sorted(spec.producers))
+
+
+async def _audit_dead_letter(record: RawRecord, spec: TopicSpec | None, error: HubError,
+                             decoded: AvroMessage | None) -> None:
+    await audit(AuditEntry(
+        "REJECT" if decoded is not None else "DEAD_LETTER", record.topic, record.value or b"",
+        principal_of(record.topic), client=str(decoded.envelope.get("sender")) if decoded else None,
+        partition=record.partition, offset=record.offset, message_type=decoded.message_type if decoded else None,
+        message_id=str(decoded.envelope.get("message_id")) if decoded else None,
+        request_id=decoded.request_id if decoded else None,
+        case_number=record.key.decode("utf-8", "replace") if record.key else None,
+        agency=spec.agency if spec else None, decision=f"{error.code}: {error}"[:500],
+    ))
+
+
+dead_letters.observers.append(_audit_dead_letter)

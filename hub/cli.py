@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hub.schema_commands",
     "hub.worker_commands",
     "hub.agency_commands",
+    "hub.ops_commands",
     "agents.court.commands",
     "hub.demo",
 )

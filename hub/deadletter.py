@@ -28,6 +28,8 @@ ERROR_REPLY = "cn.court.interop.ops.ErrorReply"
 
 #: send(topic, key, value, headers) -> the offset the record was written at, once delivered
 Sender = Callable[[str, str, bytes, list[tuple[str, bytes]]], Awaitable[int]]
+#: told about every dead letter: (source record, its catalog spec or None, the error, decoded message or None)
+Observer = Callable[["RawRecord", "TopicSpec | None", HubError, "AvroMessage | None"], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class DeadLetters:
     def __init__(self, runtime: HubRuntime, send: Sender) -> None:
         self.rt = runtime
         self._send = send
+        self.observers: list[Observer] = []
         self._dead_letter_topic = runtime.settings.topic(runtime.catalog.one(Role.DEAD_LETTER).name)
 
     def _source_spec(self, topic: str) -> TopicSpec | None:
@@ -126,6 +129,8 @@ class DeadLetters:
         log.warning("dead-lettered %s: [%s] %s", key, error.code, error)
         if spec is not None:
             await self._error_reply(spec, record, error, decoded, offset)
+        for observer in self.observers:
+            await observer(record, spec, error, decoded)
 
     async def _error_reply(
         self, spec: TopicSpec, record: RawRecord, error: HubError, decoded: AvroMessage | None, dl_offset: int

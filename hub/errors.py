@@ -204,3 +204,65 @@ class InternalError(HubError):
     """A flow failed in a way nobody foresaw; the message is dead-lettered, never dropped."""
 
     code = "internal_error"
+
+
+# --- police measures (SPEC §4, seed 002) -------------------------------------------------
+class UnknownMeasure(RoutingError):
+    """A release, sighting or lapse names a measure the hub never saw placed."""
+
+    code = "unknown_measure"
+
+
+class MeasureMismatch(ValidationError):
+    """A release or sighting does not fit the measure it names (other court, case or kind)."""
+
+    code = "measure_mismatch"
+
+
+# --- dishonest-debtor list (失信被执行人名单) and consumption restriction ----------------------
+class WorkingCalendarUnavailable(ConfigError):
+    """The official PRC working-day calendar does not cover the year asked for."""
+
+    code = "calendar_unavailable"
+
+
+class ListingRefused(RequestRefused):
+    """A list decision breaks a rule of the 2017 provisions (the message names the article)."""
+
+    code = "listing_refused"
+
+
+class MinorNotListable(ListingRefused):
+    """失信规定 art. 4: a minor may never be listed."""
+
+    code = "minor_not_listable"
+
+
+class IncompleteListingContent(ListingRefused):
+    """失信规定 art. 6: the published content is missing or incomplete."""
+
+    code = "incomplete_listing_content"
+
+
+class Art3Bar(ListingRefused):
+    """失信规定 art. 3: ground art. 1(一) may not be used in an art. 3 circumstance."""
+
+    code = "art3_bar"
+
+
+class RelistingBarred(ListingRefused):
+    """失信规定 art. 10 last para: the creditor may not ask to re-list within 6 months of a 10(三) deletion."""
+
+    code = "relisting_barred"
+
+
+class UnknownListing(ListingRefused):
+    """The decision names a listing the hub has never published (or one no longer in force)."""
+
+    code = "unknown_listing"
+
+
+class ListDigestMismatch(HubError):
+    """A consumer's copy of the list does not match the digest the hub published."""
+
+    code = "list_digest_mismatch"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from hub.deadlines import deadline_ms
 from hub.errors import HubError
 
 Record = dict[str, Any]
@@ -52,11 +53,21 @@ def new_record(
     request_id: str, *, type_: str, court: str, case: str, agency: str, now_ms: int, partition: int,
     due_ms: int | None = None, correlation: str | None = None,
 ) -> Record:
+    """A freshly accepted request; its warning and due times come from the deadline rules (SPEC §6)."""
+    warn_ms, rule = None, None
+    if due_ms is None:
+        computed = deadline_ms(type_, now_ms)
+        if computed is not None:
+            warn_ms, due_ms, rule = computed
     return {
         "id": request_id, "type": type_, "court": court, "case": case, "agency": agency,
-        "state": State.ACCEPTED.value, "at": now_ms, "accepted": now_ms, "due": due_ms,
-        "corr": correlation, "p": partition, "log": [[State.ACCEPTED.value, now_ms]],
+        "state": State.ACCEPTED.value, "at": now_ms, "accepted": now_ms, "due": due_ms, "warn": warn_ms,
+        "rule": rule, "corr": correlation, "p": partition, "log": [[State.ACCEPTED.value, now_ms]],
     }
+
+
+def can_transition(record: Record, to: State) -> bool:
+    return to in _ALLOWED.get(State(record["state"]), frozenset())
 
 
 def transition(record: Record, to: State, now_ms: int) -> Record:

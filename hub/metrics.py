@@ -26,6 +26,21 @@ class HubMetrics:
     worker_starts_total: Counter
     up: Gauge
     clock_time_seconds: Gauge
+    requests_accepted_total: Counter
+    requests_completed_total: Counter
+    round_trip_seconds: Histogram
+    outstanding_requests: Gauge
+    overdue_requests: Gauge
+    deadline_events_total: Counter
+    anomalies_open: Gauge
+    anomalies_total: Counter
+    notices_sent_total: Counter
+    notices_acknowledged_total: Counter
+    notices_overdue_total: Counter
+    audit_records_total: Counter
+    consumer_lag_messages: Gauge
+    list_size: Gauge
+    replay_events_total: Counter
 
 
 def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
@@ -60,5 +75,63 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         clock_time_seconds=Gauge(
             "clock_time_seconds", "The hub's injected clock (Unix seconds)", namespace=NAMESPACE,
             registry=registry,
+        ),
+        requests_accepted_total=Counter(
+            "requests_accepted_total", "Requests accepted and routed to an agency, by agency and type",
+            ["agency", "message_type"], namespace=NAMESPACE, registry=registry,
+        ),
+        requests_completed_total=Counter(
+            "requests_completed_total", "Requests reaching a terminal state, by agency, type and outcome",
+            ["agency", "message_type", "outcome"], namespace=NAMESPACE, registry=registry,
+        ),
+        round_trip_seconds=Histogram(
+            "round_trip_seconds", "From acceptance at the hub to the answer, by request type (hub clock)",
+            ["message_type"], namespace=NAMESPACE, registry=registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400, 259200),
+        ),
+        outstanding_requests=Gauge(
+            "outstanding_requests", "Requests not yet in a terminal state, by agency and type",
+            ["agency", "message_type"], namespace=NAMESPACE, registry=registry,
+        ),
+        overdue_requests=Gauge(
+            "overdue_requests", "Requests past their legal deadline without an answer, by agency and type",
+            ["agency", "message_type"], namespace=NAMESPACE, registry=registry,
+        ),
+        deadline_events_total=Counter(
+            "deadline_events_total", "Deadline warnings, expiries and late answers, by kind and request type",
+            ["kind", "message_type"], namespace=NAMESPACE, registry=registry,
+        ),
+        anomalies_open=Gauge(
+            "anomalies_open", "Open anomalies, by kind", ["kind"], namespace=NAMESPACE, registry=registry,
+        ),
+        anomalies_total=Counter(
+            "anomalies_total", "Anomalies detected, by kind", ["kind"], namespace=NAMESPACE, registry=registry,
+        ),
+        notices_sent_total=Counter(
+            "notices_sent_total", "Anomaly and resolution notices delivered, by recipient kind and state",
+            ["recipient", "state"], namespace=NAMESPACE, registry=registry,
+        ),
+        notices_acknowledged_total=Counter(
+            "notices_acknowledged_total", "Anomaly notices acknowledged by their recipient",
+            namespace=NAMESPACE, registry=registry,
+        ),
+        notices_overdue_total=Counter(
+            "notices_overdue_total", "Anomaly notices not delivered within 24 hours of detection (002 §4(五))",
+            namespace=NAMESPACE, registry=registry,
+        ),
+        audit_records_total=Counter(
+            "audit_records_total", "Audit records appended, by action", ["action"], namespace=NAMESPACE,
+            registry=registry,
+        ),
+        consumer_lag_messages=Gauge(
+            "consumer_lag_messages", "Messages not yet consumed by the hub, by topic role", ["role"],
+            namespace=NAMESPACE, registry=registry,
+        ),
+        list_size=Gauge(
+            "list_size", "Entries on the current dishonest-debtor list", namespace=NAMESPACE, registry=registry,
+        ),
+        replay_events_total=Counter(
+            "replay_events_total", "List events replayed by consumers rebuilding their copy",
+            namespace=NAMESPACE, registry=registry,
         ),
     )

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from faust import StreamT
 
-from hub.app import app, dead_letters, raw_record, runtime, topic_for
+from hub.app import app, audit, dead_letters, principal_of, raw_record, runtime, topic_for
+from hub.audit import AuditEntry
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
 from hub.errors import HubError, InternalError, NoRoute, WrongSender
@@ -25,6 +26,8 @@ from topics.catalog import Role
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AvroMessage, RawRecord], Awaitable[None]]
+#: told about every message a flow accepted (the anomaly detector learns an agency is alive)
+accept_observers: list[Callable[[Role, AvroMessage, RawRecord], Awaitable[None]]] = []
 _court_routes: dict[str, Handler] = {}
 _agency_routes: dict[str, Handler] = {}
 RETRIES = 3
@@ -72,6 +75,17 @@ async def dispatch(routes: dict[str, Handler], role: Role, msg: AvroMessage, rec
     for attempt in range(1, RETRIES + 1):
         try:
             await handler(msg, record)
+            await audit(AuditEntry(
+                "ACCEPT", record.topic, record.value or b"", principal_of(record.topic),
+                client=str(msg.envelope.get("sender")), partition=record.partition, offset=record.offset,
+                message_type=msg.message_type, message_id=str(msg.envelope.get("message_id")),
+                request_id=msg.request_id, case_number=record.key.decode("utf-8", "replace") if record.key else None,
+                agency=str(msg.envelope.get("recipient")) if role is Role.COURT_REQUESTS
+                else str(msg.envelope.get("sender")),
+                decision="accepted",
+            ))
+            for observer in accept_observers:
+                await observer(role, msg, record)
             return
         except HubError as exc:
             if not exc.retriable or attempt == RETRIES:

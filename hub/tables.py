@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import faust
 from faust import StreamT
 
 from hub.app import app, runtime, settings, topic_for
@@ -26,17 +27,35 @@ log = logging.getLogger(__name__)
 TICK = "cn.court.interop.ops.Tick"
 TICK_INTERVAL_S = 1.0
 
-def hub_table(name: str) -> Any:
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+class ObservedTable(faust.Table):  # type: ignore[type-arg]
+    """A table that tells an observer about every row written (inside stream processing)."""
+
+    observer: Observer | None = None
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        super().on_key_set(key, value)
+        if self.observer is not None and isinstance(value, dict):
+            self.observer(key, value)
+
+
+def hub_table(name: str, cls: type[Any] = faust.Table) -> Any:
     """A faust table whose changelog is the catalog's topic for it (see ``topics.catalog.HUB_TABLES``)."""
     if name not in {t for t, _, _ in HUB_TABLES}:
         raise CatalogError(f"table {name!r} is not in the catalog", field="table")
     changelog = app.topic(settings.topic(table_changelog_name(name)), partitions=HUB_PARTITIONS,
                           compacting=True, deleting=False, key_serializer="json", value_serializer="json")
-    return app.Table(name, default=None, partitions=HUB_PARTITIONS, changelog_topic=changelog)
+    table = cls(app, name=name, beacon=app.tables.beacon, default=None, partitions=HUB_PARTITIONS,
+                changelog_topic=changelog)
+    return app.tables.add(table)
 
 
-#: request id -> lifecycle record (hub.lifecycle)
-requests = hub_table("requests")
+#: request id -> lifecycle record (hub.lifecycle); every write is observed by the deadline tracker
+requests: ObservedTable = hub_table("requests", ObservedTable)
+#: "<partition>:<minute>" -> [[kind, request id], ...] due in that minute; "<partition>:cursor" -> last minute done
+deadline_index = hub_table("deadline_index")
 
 TickHandler = Callable[[int, int], Awaitable[None]]  # (partition, now_ms)
 _tick_handlers: list[TickHandler] = []

@@ -63,3 +63,30 @@ async def ready_view(web: View, request: Request) -> Response:
         assigned = 0
     ready = assigned > 0 and not app.rebalancing
     return web.json({"ready": ready, "assigned_partitions": assigned}, status=200 if ready else 503)
+
+
+@app.page("/requests")
+async def requests_view(web: View, request: Request) -> Response:
+    """Outstanding-request table: ``?court=&agency=&state=&limit=`` (newest first)."""
+    from hub.tables import requests
+
+    query = request.query
+    court, agency, state = query.get("court"), query.get("agency"), query.get("state")
+    limit = int(query.get("limit", "100"))
+    rows = [
+        r for r in list(requests.values())
+        if isinstance(r, dict) and (court is None or r["court"] == court)
+        and (agency is None or r["agency"] == agency) and (state is None or r["state"] == state)
+    ]
+    rows.sort(key=lambda r: r["at"], reverse=True)
+    return web.json({"count": len(rows), "requests": rows[:limit]})
+
+
+@app.page("/requests/{request_id}")
+async def request_view(web: View, request: Request, request_id: str) -> Response:
+    from hub.tables import requests
+
+    row = requests.get(request_id)
+    if row is None:
+        return web.json({"error": f"no request {request_id}"}, status=404)
+    return web.json(row)

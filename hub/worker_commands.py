@@ -12,13 +12,19 @@ def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
     # Imported here: building the app reads settings and the schemas, which other commands don't need.
     import hub.web  # noqa: F401  (registers the HTTP pages)
     from hub.app import app
+    from hub.ops import RUNNING_MARKER
 
     argv = ["interop-hub worker", "worker", "--loglevel", args.loglevel,
             "--web-port", str(settings.web_port), "--web-host", settings.web_host]
     if args.without_web:
         argv.append("--without-web")
     sys.argv = argv  # faust's umbrella command reads sys.argv
-    app.main()
+    marker = settings.data_dir / RUNNING_MARKER  # left behind only by an unclean stop (hub.ops)
+    # The previous run's marker is read by hub.ops at start-up, then (re)written for this run.
+    try:
+        app.main()
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

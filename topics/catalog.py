@@ -140,6 +140,9 @@ HUB_TABLES: tuple[tuple[str, str, str], ...] = (
     ("requests", "request_id", "every request's lifecycle record"),
     ("intensive", "request_id", "intensive-query merged state"),
     ("intensive_by_case", "case_number", "intensive queries of a case"),
+    ("deadline_index", "partition:minute", "requests whose warning or due time falls in a minute"),
+    ("measures", "measure_id", "police measures: active / released / lapsed, with court, case and request"),
+    ("measure_requests", "request_id", "police measure requests awaiting the measure id"),
 )
 
 

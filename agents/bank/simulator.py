@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,8 +26,9 @@ from aiokafka.structs import ConsumerRecord
 
 from agents.bank.ledger import BankLedger
 from agents.population import Population
-from hub.clock import china_today, clock_from_settings
+from hub.clock import SystemClock, china_today, clock_from_settings
 from hub.codec import AvroCodec, AvroMessage, default_codec
+from hub.envelope import envelope, message
 from hub.errors import CodecError
 from hub.seal import KeyStore, seal_message
 from hub.settings import HubSettings
@@ -35,6 +37,8 @@ from topics.catalog import DEFAULT_CATALOG, inbox_name, outbox_name
 log = logging.getLogger(__name__)
 
 DELIVERED_AT = "delivered-at"
+HEARTBEAT = "cn.court.interop.ops.Heartbeat"
+HEARTBEAT_INTERVAL_S = 5.0
 REPLY_NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-4e0b-9b8e-2f6a1c0d5e7f")
 BANK_REQUESTS = frozenset({
     "cn.court.interop.bank.QueryRequest", "cn.court.interop.bank.FreezeRequest",
@@ -53,8 +57,10 @@ def _delivered_at(headers: Sequence[tuple[str, bytes]], fallback: datetime) -> d
 class SimulatedBank:
     """One bank: its ledger, its sealing key, and the request -> sealed reply function."""
 
-    def __init__(self, code: str, ledger: BankLedger, key_id: str, key: Any, codec: AvroCodec) -> None:
+    def __init__(self, code: str, ledger: BankLedger, key_id: str, key: Any, codec: AvroCodec,
+                 heartbeat_s: float = HEARTBEAT_INTERVAL_S) -> None:
         self.code = code
+        self.heartbeat_s = heartbeat_s
         self.ledger = ledger
         self.key_id = key_id
         self.key = key
@@ -75,6 +81,13 @@ class SimulatedBank:
         }
         reply = AvroMessage(schema, {"envelope": env, "body": body, "seal": None})
         return seal_message(self.codec, reply, self.key, self.key_id)
+
+    def heartbeat(self, status: str = "UP") -> bytes:
+        """The bank's sign of life on its outbox (002 §4(五): the hub notices when it stops)."""
+        env = envelope(SystemClock(), request_id=f"heartbeat-{self.code}", sender=self.code, recipient="hub")
+        body = {"agency": self.code, "status": status, "out_of_service_until": None, "detail": None,
+                "backlog": None, "interval_ms": int(self.heartbeat_s * 1000)}
+        return self.codec.encode_message(message(HEARTBEAT, env, body))
 
     def handle_bytes(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
         try:
@@ -110,8 +123,12 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
     outbox = settings.topic(outbox_name(bank.code))
     await consumer.start()
     await producer.start()
+    next_beat = 0.0
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_beat:
+                await producer.send_and_wait(outbox, bank.heartbeat(), key=bank.code.encode())
+                next_beat = time.monotonic() + bank.heartbeat_s
             batch = await consumer.getmany(timeout_ms=200, max_records=200)
             for records in batch.values():
                 for rec in records:
@@ -135,10 +152,13 @@ def bank_codes(selected: Sequence[str] | None = None) -> list[str]:
     return [c for c in codes if not selected or c in selected]
 
 
-async def run_banks(settings: HubSettings, codes: Sequence[str], stop: asyncio.Event, seed: int = 2024) -> None:
+async def run_banks(settings: HubSettings, codes: Sequence[str], stop: asyncio.Event, seed: int = 2024,
+                    heartbeat_s: float = HEARTBEAT_INTERVAL_S) -> None:
     population = Population.generate(seed)
     KeyStore(settings.data_dir).generate(codes)
     banks = [open_bank(code, settings, population) for code in codes]
+    for bank in banks:
+        bank.heartbeat_s = heartbeat_s
     tasks = [asyncio.create_task(run_bank(b, settings, stop)) for b in banks]
     try:
         await asyncio.gather(*tasks)

@@ -1,0 +1,192 @@
+"""Anomaly detection and the 24-hour notice (002 §4(五)) — pure state, no I/O.
+
+An anomaly concerns one agency (or the hub itself).  It opens when
+
+- the agency is *silent*: a request to it passed its warning threshold and nothing has come from
+  the agency since that request was delivered (AGENCY_SILENT);
+- its error replies (error messages it sent, replies the hub had to reject) reach a threshold
+  within a window (ERROR_RATE);
+- it announced it is out of service (OUT_OF_SERVICE) or its heartbeats stopped (HEARTBEAT_MISSING);
+- the hub itself is at fault (HUB_FAULT): a dead-letter spike, an unclean worker restart, consumer lag.
+
+Notices go to every affected party — the agency and the courts with requests outstanding to it —
+must be delivered within 24 hours of detection (else escalated and counted) and are tracked until
+acknowledged; a resolution notice follows when the anomaly clears.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+NOTIFY_WITHIN_MS = 24 * 3600 * 1000
+ERROR_WINDOW_MS = 10 * 60 * 1000
+ERROR_THRESHOLD = 5
+HEARTBEAT_MISSES = 3
+DEAD_LETTER_WINDOW_MS = 5 * 60 * 1000
+DEAD_LETTER_SPIKE = 20
+HUB = "hub"
+
+
+@dataclass
+class Notice:
+    recipient: str  # agency code, or a court code
+    message_id: str | None = None
+    delivered_ms: int | None = None
+    acked_ms: int | None = None
+    resolution_delivered_ms: int | None = None
+    escalated: bool = False
+
+
+@dataclass
+class Anomaly:
+    anomaly_id: str
+    kind: str
+    agency: str  # "hub" for hub faults
+    detected_ms: int
+    description: str
+    courts: set[str] = field(default_factory=set)
+    message_types: set[str] = field(default_factory=set)
+    outstanding: int = 0
+    resolved_ms: int | None = None
+    notices: dict[str, Notice] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_ms is None
+
+    @property
+    def notify_due_ms(self) -> int:
+        return self.detected_ms + NOTIFY_WITHIN_MS
+
+    def recipients(self) -> list[str]:
+        parties = [] if self.agency == HUB else [self.agency]
+        return parties + sorted(self.courts)
+
+
+@dataclass
+class AgencyHealth:
+    agency: str
+    last_message_ms: int | None = None
+    last_heartbeat_ms: int | None = None
+    heartbeat_interval_ms: int | None = None
+    out_of_service: bool = False
+    errors: deque[int] = field(default_factory=deque)
+
+
+class AnomalyBook:
+    """Every agency's health and every anomaly, with the decisions of when to open and resolve."""
+
+    def __init__(self) -> None:
+        self.health: dict[str, AgencyHealth] = {}
+        self.anomalies: dict[str, Anomaly] = {}
+        self.dead_letters: deque[int] = deque()
+        self._seq = 0
+
+    def _agency(self, code: str) -> AgencyHealth:
+        return self.health.setdefault(code, AgencyHealth(code))
+
+    def open_for(self, agency: str) -> Anomaly | None:
+        return next((a for a in self.anomalies.values() if a.agency == agency and a.open), None)
+
+    def _open(self, kind: str, agency: str, now_ms: int, description: str) -> Anomaly:
+        existing = self.open_for(agency)
+        if existing is not None:
+            return existing
+        self._seq += 1
+        anomaly = Anomaly(f"{agency}-{kind.lower()}-{now_ms}-{self._seq}", kind, agency, now_ms, description)
+        self.anomalies[anomaly.anomaly_id] = anomaly
+        return anomaly
+
+    def _resolve(self, agency: str, kinds: set[str], now_ms: int) -> Anomaly | None:
+        anomaly = self.open_for(agency)
+        if anomaly is not None and anomaly.kind in kinds:
+            anomaly.resolved_ms = now_ms
+            return anomaly
+        return None
+
+    # --- what the hub observes -------------------------------------------------------------------
+    def message_from(self, agency: str, now_ms: int) -> Anomaly | None:
+        """Anything from the agency: it is not silent (any more)."""
+        self._agency(agency).last_message_ms = now_ms
+        return self._resolve(agency, {"AGENCY_SILENT", "HEARTBEAT_MISSING"}, now_ms)
+
+    def heartbeat(self, agency: str, status: str, interval_ms: int, now_ms: int, mono_ms: int) -> Anomaly | None:
+        """``mono_ms``: a monotonic wall clock — heartbeats measure process liveness, not legal time."""
+        health = self._agency(agency)
+        health.last_heartbeat_ms, health.heartbeat_interval_ms = mono_ms, interval_ms
+        resolved = self.message_from(agency, now_ms)
+        if status == "OUT_OF_SERVICE":
+            health.out_of_service = True
+            self._open("OUT_OF_SERVICE", agency, now_ms, f"{agency} announced it is out of service")
+            return None
+        if health.out_of_service:
+            health.out_of_service = False
+            return self._resolve(agency, {"OUT_OF_SERVICE"}, now_ms)
+        return resolved
+
+    def past_warning(self, agency: str, court: str, message_type: str, delivered_ms: int,
+                     now_ms: int) -> Anomaly | None:
+        """A request to ``agency`` passed its warning threshold: silent if nothing came since delivery."""
+        health = self._agency(agency)
+        anomaly = self.open_for(agency)
+        if anomaly is None and (health.last_message_ms is None or health.last_message_ms < delivered_ms):
+            anomaly = self._open("AGENCY_SILENT", agency, now_ms,
+                                 f"no answer from {agency} to requests past their warning threshold")
+        if anomaly is not None:
+            anomaly.courts.add(court)
+            anomaly.message_types.add(message_type)
+            anomaly.outstanding += 1
+        return anomaly
+
+    def error_from(self, agency: str, now_ms: int) -> Anomaly | None:
+        errors = self._agency(agency).errors
+        errors.append(now_ms)
+        while errors and errors[0] < now_ms - ERROR_WINDOW_MS:
+            errors.popleft()
+        if len(errors) >= ERROR_THRESHOLD and self.open_for(agency) is None:
+            return self._open("ERROR_RATE", agency, now_ms,
+                              f"{len(errors)} error replies from {agency} within {ERROR_WINDOW_MS // 60000} minutes")
+        return None
+
+    def dead_letter(self, now_ms: int) -> Anomaly | None:
+        self.dead_letters.append(now_ms)
+        while self.dead_letters and self.dead_letters[0] < now_ms - DEAD_LETTER_WINDOW_MS:
+            self.dead_letters.popleft()
+        if len(self.dead_letters) >= DEAD_LETTER_SPIKE and self.open_for(HUB) is None:
+            return self._open("HUB_FAULT", HUB, now_ms, f"dead-letter spike: {len(self.dead_letters)} in 5 minutes")
+        return None
+
+    def hub_fault(self, description: str, now_ms: int) -> Anomaly:
+        return self._open("HUB_FAULT", HUB, now_ms, description)
+
+    def sweep(self, now_ms: int, mono_ms: int) -> list[Anomaly]:
+        """Time-driven changes: missing heartbeats open, quiet error windows and spikes resolve."""
+        changed = []
+        for health in self.health.values():
+            interval = health.heartbeat_interval_ms
+            if (interval and health.last_heartbeat_ms is not None and not health.out_of_service
+                    and mono_ms - health.last_heartbeat_ms > HEARTBEAT_MISSES * interval
+                    and self.open_for(health.agency) is None):
+                changed.append(self._open("HEARTBEAT_MISSING", health.agency, now_ms,
+                                          f"no heartbeat from {health.agency} for {HEARTBEAT_MISSES} intervals"))
+            while health.errors and health.errors[0] < now_ms - ERROR_WINDOW_MS:
+                health.errors.popleft()
+            if not health.errors:
+                resolved = self._resolve(health.agency, {"ERROR_RATE"}, now_ms)
+                if resolved:
+                    changed.append(resolved)
+        while self.dead_letters and self.dead_letters[0] < now_ms - DEAD_LETTER_WINDOW_MS:
+            self.dead_letters.popleft()
+        hub = self.open_for(HUB)
+        if hub is not None and not self.dead_letters and hub.description.startswith("dead-letter spike"):
+            hub.resolved_ms = now_ms
+            changed.append(hub)
+        return changed
+
+    def acknowledge(self, anomaly_id: str, by: str, now_ms: int) -> bool:
+        anomaly = self.anomalies.get(anomaly_id)
+        if anomaly is None or by not in anomaly.notices:
+            return False
+        anomaly.notices[by].acked_ms = now_ms
+        return True

@@ -1,0 +1,132 @@
+"""The audit trail (002 §5(二), memo §4): every message accepted, rejected or emitted, hash-chained.
+
+Each record's ``hash`` is SHA-256 over the previous record's hash and the record's own Avro bytes
+with ``hash`` blank; ``seq`` increases by one.  Changing, removing or reordering any record breaks
+the chain from that record on; :func:`verify` names the first broken one.  One writer per chain:
+the worker appends in order under a lock and, on start, continues the chain from the last stored
+record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.clock import Clock
+from hub.codec import AvroCodec, AvroMessage
+from hub.envelope import envelope, message
+from hub.errors import CodecError
+
+AUDIT_RECORD = "cn.court.interop.ops.AuditRecord"
+GENESIS = "0" * 64
+
+Sender = Callable[[bytes, str], Awaitable[None]]  # (encoded record, key)
+Loader = Callable[[], Awaitable[AvroMessage | None]]  # the last stored record
+
+
+def record_hash(codec: AvroCodec, record: AvroMessage, prev_hash: str) -> str:
+    blank = AvroMessage(record.schema, {**record.datum, "body": {**record.body, "hash": ""}})
+    return hashlib.sha256(prev_hash.encode() + codec.encode_message(blank)).hexdigest()
+
+
+@dataclass
+class AuditEntry:
+    action: str  # ACCEPT / REJECT / EMIT / DEAD_LETTER / DEADLINE / NOTICE ...
+    topic: str
+    payload: bytes
+    principal: str
+    client: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    message_type: str | None = None
+    message_id: str | None = None
+    request_id: str | None = None
+    case_number: str | None = None
+    agency: str | None = None
+    decision: str | None = None
+
+
+class AuditLog:
+    def __init__(self, codec: AvroCodec, clock: Clock, send: Sender, load_last: Loader | None = None) -> None:
+        self.codec = codec
+        self.clock = clock
+        self._send = send
+        self._load_last = load_last
+        self._lock = asyncio.Lock()
+        self.seq = 0
+        self.prev_hash = GENESIS
+
+    def resume(self, last: AvroMessage | None) -> None:
+        """Continue the chain after the last stored record."""
+        if last is not None:
+            self.seq = int(last.body["seq"])
+            self.prev_hash = str(last.body["hash"])
+
+    def build(self, entry: AuditEntry) -> AvroMessage:
+        body: dict[str, Any] = {
+            "seq": self.seq + 1, "principal": entry.principal, "client": entry.client, "action": entry.action,
+            "at": self.clock.now(), "topic": entry.topic, "partition": entry.partition, "offset": entry.offset,
+            "message_type": entry.message_type, "message_id": entry.message_id, "request_id": entry.request_id,
+            "case_number": entry.case_number, "agency": entry.agency,
+            "payload_sha256": hashlib.sha256(entry.payload).hexdigest(), "decision": entry.decision,
+            "prev_hash": self.prev_hash, "hash": "",
+        }
+        env = envelope(self.clock, request_id=entry.request_id or "", recipient="audit")
+        rec = message(AUDIT_RECORD, env, body)
+        rec.body["hash"] = record_hash(self.codec, rec, self.prev_hash)
+        return rec
+
+    async def append(self, entry: AuditEntry) -> AvroMessage:
+        async with self._lock:  # one chain, one order: build and enqueue under the lock
+            if self._load_last is not None:
+                self.resume(await self._load_last())
+                self._load_last = None
+            rec = self.build(entry)
+            await self._send(self.codec.encode_message(rec), str(rec.body["seq"]))
+            self.seq = int(rec.body["seq"])
+            self.prev_hash = str(rec.body["hash"])
+            return rec
+
+
+@dataclass(frozen=True)
+class Break:
+    offset: int
+    seq: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    records: int
+    broken: Break | None
+    last_hash: str
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+async def verify(codec: AvroCodec, records: AsyncIterator[tuple[int, bytes]]) -> VerifyReport:
+    """Walk (offset, bytes) in order; the first record that breaks the chain is reported."""
+    prev_hash, prev_seq, count = GENESIS, 0, 0
+    async for offset, raw in records:
+        count += 1
+        try:
+            rec = codec.decode(raw)
+        except CodecError as exc:
+            return VerifyReport(count, Break(offset, None, f"undecodable: {exc}"), prev_hash)
+        seq = int(rec.body["seq"])
+        if count == 1 and seq != 1:
+            prev_seq, prev_hash = seq - 1, str(rec.body["prev_hash"])  # a trail that starts after retention
+        if seq != prev_seq + 1:
+            return VerifyReport(count, Break(offset, seq, f"seq {seq} follows {prev_seq}"), prev_hash)
+        if rec.body["prev_hash"] != prev_hash:
+            return VerifyReport(count, Break(offset, seq, "prev_hash does not match the previous record"), prev_hash)
+        expected = record_hash(codec, rec, prev_hash)
+        if rec.body["hash"] != expected:
+            return VerifyReport(count, Break(offset, seq, "hash does not match the record's content"), prev_hash)
+        prev_hash, prev_seq = expected, seq
+    return VerifyReport(count, None, prev_hash)

@@ -1,0 +1,141 @@
+"""Answer deadlines of every request (SPEC §6), driven by the injected clock.
+
+Every write to the ``requests`` table is observed: a request becoming *delivered* gets index
+entries at its warning and due minutes; an *answered late* request gets an entry now.  On each
+tick the partition's index is walked up to the clock's current minute:
+
+- warning: a ``DeadlineEvent(WARNING)`` to the court (court.notices);
+- due: the request becomes *overdue*, the court gets the "no answer in time" outcome
+  (``DeadlineEvent(EXPIRED)`` on court.replies) and an escalation is raised (court.notices);
+- late: the late answer was delivered; a ``DeadlineEvent(ANSWERED_LATE)`` records it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.app import emit, runtime
+from hub.envelope import envelope, message
+from hub.lifecycle import State, transition
+from hub.tables import deadline_index, on_tick, requests
+
+log = logging.getLogger(__name__)
+
+DEADLINE_EVENT = "cn.court.interop.ops.DeadlineEvent"
+MINUTE_MS = 60_000
+WAITING = frozenset({State.DELIVERED.value, State.PARTIALLY_ANSWERED.value})
+ANSWERED = frozenset({State.ANSWERED.value, State.ANSWERED_LATE.value})
+
+
+def _key(partition: int, minute: int) -> str:
+    return f"{partition}:{minute}"
+
+
+def _cursor_key(partition: int) -> str:
+    return f"{partition}:cursor"
+
+
+def schedule(partition: int, at_ms: int, kind: str, request_id: str) -> None:
+    """Add an index entry (inside stream processing); never before the partition's cursor."""
+    cursor = deadline_index.get(_cursor_key(partition))
+    if cursor is None:
+        cursor = runtime.clock.now_ms() // MINUTE_MS - 1
+        deadline_index[_cursor_key(partition)] = cursor
+    minute = max(at_ms // MINUTE_MS, cursor + 1)
+    entries = deadline_index.get(_key(partition, minute)) or []
+    if [kind, request_id] not in entries:
+        deadline_index[_key(partition, minute)] = [*entries, [kind, request_id]]
+
+
+def observe_request(request_id: str, rec: dict[str, Any]) -> None:
+    """Called for every row written to ``requests``."""
+    state, ts = rec["log"][-1]
+    if ts != rec["at"]:
+        return
+    metrics = runtime.metrics
+    if state == State.DELIVERED.value and rec.get("due") is not None:
+        if rec.get("warn") is not None:
+            schedule(rec["p"], rec["warn"], "warn", request_id)
+        schedule(rec["p"], rec["due"], "due", request_id)
+    elif state in ANSWERED:
+        metrics.round_trip_seconds.labels(rec["type"]).observe(max(ts - rec["accepted"], 0) / 1000)
+        metrics.requests_completed_total.labels(rec["agency"], rec["type"], state).inc()
+        if state == State.ANSWERED_LATE.value:
+            schedule(rec["p"], runtime.clock.now_ms(), "late", request_id)
+    elif state in (State.REJECTED.value, State.FAILED.value, State.CANCELLED.value):
+        metrics.requests_completed_total.labels(rec["agency"], rec["type"], state).inc()
+
+
+requests.observer = observe_request
+
+
+def _ts(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+
+
+def event_body(rec: dict[str, Any], kind: str, now_ms: int) -> dict[str, Any]:
+    answered = rec["log"][-1][1] if rec["state"] in ANSWERED else None
+    return {
+        "kind": kind, "rule_id": rec.get("rule") or "unknown", "rule_source": None,
+        "message_type": rec["type"], "agency": rec["agency"], "court_code": rec["court"],
+        "case_number": rec["case"], "started_at": _ts(rec["accepted"]), "due_at": _ts(rec["due"]),
+        "answered_at": _ts(answered), "emitted_at": _ts(now_ms),
+    }
+
+
+async def _emit_event(topic: str, rec: dict[str, Any], kind: str, now_ms: int) -> None:
+    env = envelope(runtime.clock, request_id=rec["id"], recipient=rec["court"], correlation_id=rec.get("corr"))
+    await emit(topic, rec["case"], message(DEADLINE_EVENT, env, event_body(rec, kind, now_ms)))
+
+
+async def _handle(kind: str, request_id: str, now_ms: int) -> None:
+    rec = requests.get(request_id)
+    if rec is None:
+        return
+    if kind == "warn" and rec["state"] in WAITING:
+        runtime.metrics.deadline_events_total.labels("warning", rec["type"]).inc()
+        await _emit_event("court.notices", rec, "WARNING", now_ms)
+        await warning_hooks(rec, now_ms)
+    elif kind == "due" and rec["state"] in WAITING:
+        rec = transition(rec, State.OVERDUE, now_ms)
+        requests[request_id] = rec
+        runtime.metrics.deadline_events_total.labels("expired", rec["type"]).inc()
+        await _emit_event("court.replies", rec, "EXPIRED", now_ms)  # the "no answer in time" outcome
+        await _emit_event("court.notices", rec, "EXPIRED", now_ms)  # the escalation
+    elif kind == "late" and rec["state"] == State.ANSWERED_LATE.value:
+        runtime.metrics.deadline_events_total.labels("answered_late", rec["type"]).inc()
+        await _emit_event("court.notices", rec, "ANSWERED_LATE", now_ms)
+
+
+async def warning_hooks(rec: dict[str, Any], now_ms: int) -> None:
+    """Others (the anomaly detector) learn that a request passed its warning threshold."""
+    for hook in _warning_hooks:
+        await hook(rec, now_ms)
+
+
+_warning_hooks: list[Any] = []
+
+
+def on_warning(fn: Any) -> Any:
+    _warning_hooks.append(fn)
+    return fn
+
+
+@on_tick
+async def process_deadlines(partition: int, now_ms: int) -> None:
+    cursor = deadline_index.get(_cursor_key(partition))
+    if cursor is None:
+        return
+    now_minute = now_ms // MINUTE_MS
+    if now_minute <= cursor:
+        return
+    for minute in range(cursor + 1, now_minute + 1):
+        entries = deadline_index.get(_key(partition, minute))
+        if not entries:
+            continue
+        for kind, request_id in entries:
+            await _handle(kind, request_id, now_ms)
+        del deadline_index[_key(partition, minute)]
+    deadline_index[_cursor_key(partition)] = now_minute

@@ -1,0 +1,231 @@
+"""Operations: anomaly notices (002 §4(五)), agency heartbeats, outstanding/overdue gauges.
+
+The :class:`~hub.anomaly.AnomalyBook` decides; this module feeds it what the hub observes and
+delivers the notices: an ``AnomalyNotice`` to the agency's inbox and to ``court.notices`` for each
+affected court, the anomaly record itself to ``ops.anomalies``.  A notice is delivered when the
+broker acknowledged it; one not delivered within 24 hours of detection is escalated and counted.
+Acknowledgements (``NoticeAck``) come back from agencies and courts.  The detector keeps its state
+in this process: run one detecting worker per hub (the default single worker is one).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hub.anomaly import HUB, Anomaly, AnomalyBook, Notice
+from hub.app import app, dead_letters, emit, forward, runtime, settings
+from hub.codec import AvroMessage
+from hub.deadletter import RawRecord
+from hub.deadline_tracker import on_warning
+from hub.envelope import envelope, message
+from hub.errors import HubError
+from hub.lifecycle import OPEN, State, can_transition, transition
+from hub.routing import accept_observers, agency_route, court_route
+from hub.tables import requests
+from topics.catalog import COURT_GATEWAY, Role, TopicSpec, inbox_name
+
+log = logging.getLogger(__name__)
+
+ANOMALY_NOTICE = "cn.court.interop.ops.AnomalyNotice"
+NOTICE_ACK = "cn.court.interop.ops.NoticeAck"
+HEARTBEAT = "cn.court.interop.ops.Heartbeat"
+ERROR_REPLY = "cn.court.interop.ops.ErrorReply"
+RUNNING_MARKER = "worker.running"
+
+book = AnomalyBook()
+
+
+def _mono_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+def _ts(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+
+
+def notice_body(a: Anomaly) -> dict[str, Any]:
+    return {
+        "anomaly_id": a.anomaly_id, "kind": a.kind, "state": "OPEN" if a.open else "RESOLVED",
+        "agency": None if a.agency == HUB else a.agency, "affected_courts": sorted(a.courts),
+        "affected_message_types": sorted(a.message_types), "detected_at": _ts(a.detected_ms),
+        "notify_due_at": _ts(a.notify_due_ms), "resolved_at": _ts(a.resolved_ms),
+        "outstanding_requests": a.outstanding, "description": a.description,
+    }
+
+
+def _is_agency(code: str) -> bool:
+    return any(ag.code == code and ag.has_mailbox for ag in runtime.catalog.agencies)
+
+
+async def _send_notice(a: Anomaly, recipient: str) -> str:
+    msg = message(ANOMALY_NOTICE, envelope(runtime.clock, request_id=a.anomaly_id, recipient=recipient,
+                                           correlation_id=a.anomaly_id), notice_body(a))
+    topic = inbox_name(recipient) if _is_agency(recipient) else "court.notices"
+    await emit(topic, a.anomaly_id, msg)
+    kind = "agency" if _is_agency(recipient) else "court"
+    runtime.metrics.notices_sent_total.labels(kind, "open" if a.open else "resolved").inc()
+    return str(msg.envelope["message_id"])
+
+
+async def notify(a: Anomaly) -> None:
+    """Deliver what each party has not had yet: the notice, and once resolved, the resolution."""
+    now = runtime.clock.now_ms()
+    recipients = a.recipients() or [COURT_GATEWAY]
+    for recipient in recipients:
+        notice = a.notices.setdefault(recipient, Notice(recipient))
+        try:
+            if notice.delivered_ms is None:
+                notice.message_id = await _send_notice(a, recipient)
+                notice.delivered_ms = now
+            if not a.open and notice.resolution_delivered_ms is None:
+                await _send_notice(a, recipient)
+                notice.resolution_delivered_ms = now
+        except HubError as exc:  # delivery failed: retried on the next sweep, escalated after 24 hours
+            log.warning("notice of %s to %s not delivered: %s", a.anomaly_id, recipient, exc)
+    record = message(ANOMALY_NOTICE, envelope(runtime.clock, request_id=a.anomaly_id, recipient="ops",
+                                              correlation_id=a.anomaly_id), notice_body(a))
+    await emit("ops.anomalies", a.anomaly_id, record)
+
+
+def _refresh_gauges() -> None:
+    open_by_kind = Counter(a.kind for a in book.anomalies.values() if a.open)
+    for kind in ("AGENCY_SILENT", "ERROR_RATE", "HEARTBEAT_MISSING", "OUT_OF_SERVICE", "HUB_FAULT"):
+        runtime.metrics.anomalies_open.labels(kind).set(open_by_kind.get(kind, 0))
+
+
+async def _opened_or_changed(a: Anomaly | None, was_open: set[str]) -> None:
+    if a is None:
+        return
+    if a.anomaly_id not in was_open and a.open:
+        runtime.metrics.anomalies_total.labels(a.kind).inc()
+        log.warning("anomaly %s opened: %s", a.anomaly_id, a.description)
+    await notify(a)
+    _refresh_gauges()
+
+
+def _open_ids() -> set[str]:
+    return {a.anomaly_id for a in book.anomalies.values() if a.open}
+
+
+# --- what feeds the book -------------------------------------------------------------------------------
+@on_warning
+async def request_past_warning(rec: dict[str, Any], now_ms: int) -> None:
+    if rec["agency"] in ("intensive", "hub"):
+        return
+    before = _open_ids()
+    anomaly = book.past_warning(rec["agency"], rec["court"], rec["type"], rec["accepted"], now_ms)
+    if anomaly is not None and (anomaly.anomaly_id not in before or rec["court"] not in anomaly.notices):
+        await _opened_or_changed(anomaly, before)
+
+
+async def _agency_alive(role: Role, msg: AvroMessage, record: RawRecord) -> None:
+    if role is Role.AGENCY_OUTBOX:
+        before = _open_ids()
+        await _opened_or_changed(book.message_from(str(msg.envelope["sender"]), runtime.clock.now_ms()), before)
+
+
+accept_observers.append(_agency_alive)
+
+
+async def _on_dead_letter(record: RawRecord, spec: TopicSpec | None, error: HubError,
+                          decoded: AvroMessage | None) -> None:
+    now = runtime.clock.now_ms()
+    before = _open_ids()
+    if spec is not None and spec.role is Role.AGENCY_OUTBOX and spec.agency:
+        await _opened_or_changed(book.error_from(spec.agency, now), before)
+    await _opened_or_changed(book.dead_letter(now), before)
+
+
+dead_letters.observers.append(_on_dead_letter)
+
+
+@agency_route(HEARTBEAT)
+async def heartbeat(msg: AvroMessage, record: RawRecord) -> None:
+    body = msg.body
+    before = _open_ids()
+    changed = book.heartbeat(str(msg.envelope["sender"]), body["status"], int(body["interval_ms"]),
+                             runtime.clock.now_ms(), _mono_ms())
+    await _opened_or_changed(changed or book.open_for(str(msg.envelope["sender"])), before)
+
+
+@agency_route(ERROR_REPLY)
+async def agency_error(msg: AvroMessage, record: RawRecord) -> None:
+    """An agency could not process a request: the court is told, the request failed, the error counted."""
+    agency = str(msg.envelope["sender"])
+    before = _open_ids()
+    await _opened_or_changed(book.error_from(agency, runtime.clock.now_ms()), before)
+    rec = requests.get(msg.request_id)
+    if rec is not None and rec["agency"] == agency:
+        await forward("court.replies", rec["case"], record.value or b"", msg.message_type, request_id=rec["id"])
+        if can_transition(rec, State.FAILED):
+            requests[rec["id"]] = transition(rec, State.FAILED, runtime.clock.now_ms())
+
+
+async def _ack(msg: AvroMessage, record: RawRecord) -> None:
+    body = msg.body
+    if book.acknowledge(body["anomaly_id"], str(msg.envelope["sender"]), runtime.clock.now_ms()):
+        runtime.metrics.notices_acknowledged_total.inc()
+
+
+agency_route(NOTICE_ACK)(_ack)
+court_route(NOTICE_ACK)(_ack)
+
+
+# --- time-driven work ---------------------------------------------------------------------------------
+@app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+async def sweep_anomalies() -> None:
+    now = runtime.clock.now_ms()
+    before = _open_ids()
+    for anomaly in book.sweep(now, _mono_ms()):
+        await _opened_or_changed(anomaly, before)
+    for anomaly in book.anomalies.values():
+        pending = [n for n in anomaly.notices.values() if n.delivered_ms is None]
+        if anomaly.open and (pending or not anomaly.notices):
+            await notify(anomaly)
+        for notice in anomaly.notices.values():
+            late = notice.delivered_ms is None or notice.delivered_ms > anomaly.notify_due_ms
+            if late and now > anomaly.notify_due_ms and not notice.escalated:
+                notice.escalated = True
+                runtime.metrics.notices_overdue_total.inc()
+                log.error("notice of %s to %s not delivered within 24 hours", anomaly.anomaly_id, notice.recipient)
+
+
+@app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+async def refresh_request_gauges() -> None:
+    outstanding: Counter[tuple[str, str]] = Counter()
+    overdue: Counter[tuple[str, str]] = Counter()
+    for rec in list(requests.values()):
+        if not isinstance(rec, dict) or rec.get("state") not in OPEN:
+            continue
+        key = (rec["agency"], rec["type"])
+        outstanding[key] += 1
+        if rec["state"] == State.OVERDUE.value:
+            overdue[key] += 1
+    gauge_out, gauge_over = runtime.metrics.outstanding_requests, runtime.metrics.overdue_requests
+    gauge_out.clear()
+    gauge_over.clear()
+    for (agency, type_), n in outstanding.items():
+        gauge_out.labels(agency, type_).set(n)
+    for (agency, type_), n in overdue.items():
+        gauge_over.labels(agency, type_).set(n)
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def detect_unclean_restart() -> None:
+    """A worker that did not stop cleanly left its marker behind: that restart is a hub fault."""
+    marker = Path(settings.data_dir) / RUNNING_MARKER
+    unclean = marker.exists()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()), encoding="utf-8")
+    if unclean:
+        before = _open_ids()
+        anomaly = book.hub_fault(f"hub worker restarted after an unclean stop (marker {marker.name})",
+                                 runtime.clock.now_ms())
+        anomaly.resolved_ms = runtime.clock.now_ms()  # running again: notice and resolution together
+        await _opened_or_changed(anomaly, before)
