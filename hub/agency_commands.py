@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     police = sim_sub.add_parser("police", help="simulated Ministry of Public Security (look-ups, measures, sightings)")
     police.add_argument("--seed", type=int, default=2024, help="population and police-world seed")
     police.set_defaults(func=_police)
+    credit = sim_sub.add_parser("credit", help="simulated national credit platform (list copy, acks, look-ups)")
+    credit.set_defaults(func=_credit)
+    joint = sim_sub.add_parser("joint", help="simulated joint-punishment units following the list")
+    joint.add_argument("--unit", action="append", help="unit codes (repeatable; default caac and bankcredit)")
+    joint.set_defaults(func=_joint)
 
 
 def _police(args: argparse.Namespace, settings: HubSettings) -> int:
@@ -60,4 +65,21 @@ def _police(args: argparse.Namespace, settings: HubSettings) -> int:
 
     echo("simulating the police (mps): look-ups, exit restriction, vehicle seizure, locating persons")
     asyncio.run(_until_signalled(lambda stop: run_police(settings, stop, seed=args.seed)))
+    return 0
+
+
+def _credit(args: argparse.Namespace, settings: HubSettings) -> int:
+    from agents.credit.simulator import run_platform
+
+    echo("simulating the credit platform")
+    asyncio.run(_until_signalled(lambda stop: run_platform(settings, stop)))
+    return 0
+
+
+def _joint(args: argparse.Namespace, settings: HubSettings) -> int:
+    from agents.credit.simulator import run_joint
+
+    units = args.unit or ["caac", "bankcredit"]
+    echo(f"simulating joint-punishment units: {', '.join(units)}")
+    asyncio.run(_until_signalled(lambda stop: run_joint(settings, units, stop)))
     return 0

@@ -130,7 +130,8 @@ class AnomalyBook:
         """A request to ``agency`` passed its warning threshold: silent if nothing came since delivery."""
         health = self._agency(agency)
         anomaly = self.open_for(agency)
-        if anomaly is None and (health.last_message_ms is None or health.last_message_ms < delivered_ms):
+        # nothing *after* delivery (a manual clock can give both the same millisecond)
+        if anomaly is None and (health.last_message_ms is None or health.last_message_ms <= delivered_ms):
             anomaly = self._open("AGENCY_SILENT", agency, now_ms,
                                  f"no answer from {agency} to requests past their warning threshold")
         if anomaly is not None:

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "hub.agency_commands",
     "hub.ops_commands",
     "agents.court.commands",
+    "agents.credit.commands",
     "hub.demo",
 )
 

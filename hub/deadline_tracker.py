@@ -129,13 +129,19 @@ async def process_deadlines(partition: int, now_ms: int) -> None:
     if cursor is None:
         return
     now_minute = now_ms // MINUTE_MS
-    if now_minute <= cursor:
-        return
     for minute in range(cursor + 1, now_minute + 1):
         entries = deadline_index.get(_key(partition, minute))
         if not entries:
             continue
         for kind, request_id in entries:
             await _handle(kind, request_id, now_ms)
-        del deadline_index[_key(partition, minute)]
-    deadline_index[_cursor_key(partition)] = now_minute
+        # flows of this partition may have scheduled into this minute while we awaited
+        remaining = [e for e in deadline_index.get(_key(partition, minute)) or [] if e not in entries]
+        if remaining:
+            deadline_index[_key(partition, minute)] = remaining
+        else:
+            del deadline_index[_key(partition, minute)]
+    # The current minute stays open (entries scheduled "now" land in it and run on the next tick,
+    # even when a manual clock stands still); processed buckets are deleted, so none runs twice.
+    if now_minute - 1 != cursor:
+        deadline_index[_cursor_key(partition)] = now_minute - 1

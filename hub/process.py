@@ -48,6 +48,11 @@ def http_json(url: str, timeout: float = 2.0, data: dict[str, Any] | None = None
         return exc.code, json.loads(exc.read() or b"null")
 
 
+def http_text(url: str, timeout: float = 5.0) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL we built
+        return str(resp.read().decode())
+
+
 class ChildProcess:
     """An ``interop-hub <args>`` child process bound to ``settings``; stopped by its own pid only."""
 

@@ -211,8 +211,9 @@ async def handle_reply(msg: AvroMessage, record: RawRecord) -> None:
     if delivered != rec["accepted"]:
         raise ValidationError(f"delivery time {delivered} differs from the hub's record {rec['accepted']} (000 §16)",
                               field="body.delivered_at")
-    await forward(REPLIES_TOPIC, rec["case"], record.value or b"", msg.message_type)
+    await forward(REPLIES_TOPIC, rec["case"], record.value or b"", msg.message_type, request_id=msg.request_id)
     now = runtime.clock.now_ms()
+    rec = requests.get(msg.request_id) or rec  # re-read: a deadline may have moved it while we awaited
     if not is_terminal(rec):
         requests[msg.request_id] = transition(rec, answer_state(rec, now), now)
     if rec["corr"]:

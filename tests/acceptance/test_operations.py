@@ -1,0 +1,182 @@
+"""Operations on the real broker: deadlines, the 24-hour anomaly notice, the audit trail, the request table.
+
+Runs after the bank module (alphabetical order): the late bank (hfb) is down again, as an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import date
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from agents.court.adapter import CourtClient, document, officer, organisation, person
+from hub.codec import default_codec
+from hub.process import ChildProcess, http_json, http_text, settings_env
+from tests.acceptance.conftest import LATE_BANK
+from tests.integration.kafka_io import Tap
+
+CODEC = default_codec()
+OFFICER = officer("王监督", "13900139000", "京法执证0105-0077")
+NOTICE = "cn.court.interop.ops.AnomalyNotice"
+DEADLINE = "cn.court.interop.ops.DeadlineEvent"
+HOUR = 3600
+
+
+def _cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", *args], env={**os.environ, **settings_env(settings)},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _advance(worker: Any, seconds: int) -> None:
+    status, _ = http_json(worker.base_url + "/clock", data={"advance_seconds": seconds})
+    assert status == 200
+
+
+async def _until(court: CourtClient, pred: Any, timeout_s: float = 60.0) -> list[Any]:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [m for m in court.received if pred(m)]
+        if found:
+            return found
+        await court.poll()
+    seen = [(m.message_type, m.body.get("kind"), m.body.get("state"), m.body.get("affected_courts"))
+            for m in court.received if m.schema in (NOTICE, DEADLINE)]
+    raise TimeoutError(f"nothing matched; notices and deadline events seen: {seen}")
+
+
+@pytest.fixture
+async def court(banks: Any) -> Any:
+    async with CourtClient(banks.settings, "京0105") as client:
+        yield client
+
+
+async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_ledgers, hub_worker, tmp_path) -> None:
+    """002 §4(五): the agency goes silent; a notice reaches it and the affected court well inside 24 hours;
+    the request expires (no answer in time) and stays open; when the agency returns the held request is
+    answered, delivered late, and a resolution notice follows."""
+    settings = hub_worker.settings
+    acc = next(a for a in reference_ledgers[LATE_BANK].accounts()
+               if a.status == "NORMAL" and a.currency == "CNY" and a.available_fen > 10_000 and not a.freeze_ids)
+    subject = (person(acc.holder_name, acc.holder_id) if acc.holder_id[6:8] in ("19", "20")
+               else organisation(acc.holder_name, acc.holder_id))
+    case = court.case("（2024）京0105执900号", date(2024, 3, 1))
+    freeze = court.freeze(bank=LATE_BANK, case=case, subject=subject, officer=OFFICER,
+                          account_number=acc.account_number, amount_fen=5_000, end_date=date(2025, 12, 31),
+                          ruling=document("RULING", "R900"), assistance_notice=document("ASSISTANCE_NOTICE", "N900"))
+    async with Tap(settings, f"agency.{LATE_BANK}.inbox") as bank_tap:
+        await court.send(freeze)
+        _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+        for _ in range(50):
+            if row.get("state") == "delivered":
+                break
+            await court.poll(0.2)
+            _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+        assert row["state"] == "delivered" and row["rule"] == "network-control-measure"
+        _advance(hub_worker, 37 * HOUR)  # past the 75 % warning of the 48-hour control deadline
+        warning = await _until(court, lambda m: m.schema == DEADLINE and m.request_id == freeze.request_id)
+        assert warning[0].body["kind"] == "WARNING"
+        notices = await _until(court, lambda m: m.schema == NOTICE and m.body["agency"] == LATE_BANK
+                               and m.body["state"] == "OPEN" and "京0105" in m.body["affected_courts"])
+        notice = notices[0].body
+        assert notice["kind"] in ("AGENCY_SILENT", "HEARTBEAT_MISSING")
+        sent = notices[0].envelope["sent_at"]
+        assert (sent - notice["detected_at"]).total_seconds() < 24 * HOUR, "notified well inside 24 hours"
+        bank_notices = [m for m in (CODEC.decode(r.value) for r in await bank_tap.collect(
+            lambda rs: any(CODEC.decode(r.value).schema == NOTICE for r in rs))) if m.schema == NOTICE]
+        assert any(m.body["anomaly_id"] == notice["anomaly_id"] for m in bank_notices) or notice["kind"] != \
+            "AGENCY_SILENT", "the silent agency itself is told"
+    # the court acknowledges the notice
+    ack = court.request("cn.court.interop.ops.NoticeAck", "hub", {
+        "anomaly_id": notice["anomaly_id"], "notice_message_id": str(notices[0].envelope["message_id"]),
+        "acknowledged_by": "京0105", "acknowledged_at": court.clock.now(), "comment": "已知悉"})
+    await court.send_raw(CODEC.encode_message(ack), case["case_number"])
+    # the deadline passes: "no answer in time" to the court, the request is overdue but open
+    _advance(hub_worker, 12 * HOUR)
+    expired = await _until(court, lambda m: m.schema == DEADLINE and m.request_id == freeze.request_id
+                           and m.body["kind"] == "EXPIRED")
+    assert expired
+    _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+    assert row["state"] == "overdue"
+    # the bank returns: the held request is delivered and answered, late; the anomaly resolves
+    late_bank = ChildProcess(settings, tmp_path / "hfb.log", ["simulate", "banks", "--agency", LATE_BANK])
+    late_bank.spawn()
+    try:
+        reply = (await court.wait_for(freeze.request_id, schema="cn.court.interop.bank.FreezeReply",
+                                      timeout_s=90))[0]
+        assert reply.body["status"] == "EXECUTED"
+        await _until(court, lambda m: m.schema == DEADLINE and m.request_id == freeze.request_id
+                     and m.body["kind"] == "ANSWERED_LATE")
+        await _until(court, lambda m: m.schema == NOTICE and m.body["anomaly_id"] == notice["anomaly_id"]
+                     and m.body["state"] == "RESOLVED")
+    finally:
+        late_bank.stop()
+    _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+    assert row["state"] == "answered_late"
+    assert [s for s, _ in row["log"]] == ["accepted", "routed", "delivered", "overdue", "answered_late"]
+    metrics = await asyncio.to_thread(http_text, hub_worker.base_url + "/metrics")
+    assert "interop_hub_notices_overdue_total 0.0" in metrics, "zero notices late in normal operation"
+    assert "interop_hub_notices_acknowledged_total 1.0" in metrics
+
+
+def test_request_table_is_listable_by_court_agency_and_state(hub_worker) -> None:
+    out = _cli(hub_worker.settings, "requests", "list", "--court", "京0105", "--state", "answered_late")
+    assert out.returncode == 0, out.stderr
+    assert "answered_late" in out.stdout and "requests match" in out.stdout
+    status, data = http_json(hub_worker.base_url + "/requests?agency=" + LATE_BANK)
+    assert status == 200 and all(r["agency"] == LATE_BANK for r in data["requests"]) and data["count"] >= 1
+
+
+def test_audit_chain_verifies_and_is_searchable_002_s5_2(hub_worker) -> None:
+    """002 §5(二): complete, tamper-evident logs of every message accepted, rejected or emitted."""
+    out = _cli(hub_worker.settings, "audit", "verify")
+    assert out.returncode == 0, out.stderr
+    assert "audit chain intact" in out.stdout
+    found = _cli(hub_worker.settings, "audit", "search", "--case", "（2024）京0105执900号")
+    actions = {line.split()[3] for line in found.stdout.splitlines() if "seq=" in line}
+    assert {"ACCEPT", "EMIT"} <= actions
+
+
+async def test_one_changed_byte_in_the_audit_trail_is_named_002_s5_2(hub_worker) -> None:
+    settings = hub_worker.settings
+    source, scratch = settings.topic("ops.audit"), settings.topic("ops.audit") + ".tampered"
+    kwargs = settings.kafka_client_kwargs()
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **kwargs)
+    producer = AIOKafkaProducer(acks="all", **kwargs)
+    await consumer.start()
+    await producer.start()
+    try:
+        tp = TopicPartition(source, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        values: list[bytes] = []
+        while len(values) < min(end, 60):
+            for rec in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                values.append(rec.value)
+        values = values[:60]
+        victim = len(values) // 2
+        changed = bytearray(values[victim])
+        changed[-70] ^= 0x01  # one byte inside the record's hash string
+        values[victim] = bytes(changed)
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        admin = AIOKafkaAdminClient(**kwargs)
+        await admin.start()
+        await admin.create_topics([NewTopic(scratch, 1, 1)])
+        await admin.close()
+        for value in values:
+            await producer.send_and_wait(scratch, value)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    out = _cli(settings, "audit", "verify", "--topic", scratch)
+    assert out.returncode == 1
+    assert f"BROKEN at offset {victim}" in out.stderr
