@@ -82,12 +82,13 @@ def handle_deduct(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def _not_deducted(amount: int, deducted: int, frozen_before: int, taken: list[tuple[str | None, int]]) -> int:
-    """000 §15: deducting part of frozen deposits, the not-deducted amount is the original frozen amount
-    less what was actually deducted; otherwise it is what was asked for and not deducted."""
-    from_freezes = sum(fen for freeze_id, fen in taken if freeze_id is not None)
-    if from_freezes:
-        return max(frozen_before - from_freezes, 0) + (amount - deducted if deducted < amount else 0)
+def _not_deducted(amount: int, deducted: int, frozen_before: int | None,
+                  taken: list[tuple[str | None, int]]) -> int:
+    """000 §15: when the court deducts part of a freeze it names, the not-deducted amount is that freeze's
+    original frozen amount less what was actually deducted; otherwise what was asked for and not deducted."""
+    from_freeze = sum(fen for freeze_id, fen in taken if freeze_id is not None)
+    if frozen_before is not None and from_freeze:
+        return max(frozen_before - from_freeze, 0) + (amount - deducted)
     return amount - deducted
 
 
@@ -103,7 +104,8 @@ def _deduct(ctx: Ctx, body: dict[str, Any], reply: dict[str, Any]) -> None:
     sources = _sources(ctx, account, body)
     court_code = body["case"]["court"]["court_code"]
     free = available(conn, account)
-    frozen_before = sum(int(row["frozen_fen"]) for row in sources)
+    # 000 §15 names the original frozen amount when the court deducts part of a freeze it names
+    frozen_before = int(sources[0]["frozen_fen"]) if body.get("freeze_id") is not None and sources else None
     remaining = amount
     taken: list[tuple[str | None, int]] = []
     for row in sources:

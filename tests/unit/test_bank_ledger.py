@@ -605,9 +605,15 @@ def test_money_is_neither_created_nor_lost(ops: list[tuple[Any, ...]], opening: 
                      now=now)
         elif op[0] == "deduct":
             own = next((fid for court, fid in court_freezes if court == op[1]), None) if op[3] else None
+            before = next((f.frozen_fen for f in bank.freezes(account) if f.freeze_id == own), None)
             reply = call(bank, DEDUCT, deduct(account, op[2], court=op[1], freeze_id=own), now=now)
             reported += reply["deducted"]["amount_fen"]
-            assert reply["deducted"]["amount_fen"] + reply["not_deducted"]["amount_fen"] == op[2]
+            got, missing = reply["deducted"]["amount_fen"], reply["not_deducted"]["amount_fen"]
+            from_freeze = min(got, before or 0)
+            if before and from_freeze:  # 000 §15: the named freeze's original amount less the deduction
+                assert missing == before - from_freeze + (op[2] - got)
+            else:
+                assert got + missing == op[2]
         elif op[0] == "days":
             now += timedelta(days=op[1])
             bank.expire(now)
