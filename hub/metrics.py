@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 NAMESPACE = "interop_hub"
 
@@ -45,6 +45,7 @@ class HubMetrics:
 
 def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
     registry = registry if registry is not None else CollectorRegistry()
+    ProcessCollector(registry=registry)  # process_start_time_seconds, resident memory, CPU
     return HubMetrics(
         registry=registry,
         messages_received_total=Counter(

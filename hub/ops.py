@@ -229,3 +229,58 @@ async def detect_unclean_restart() -> None:
                                  runtime.clock.now_ms())
         anomaly.resolved_ms = runtime.clock.now_ms()  # running again: notice and resolution together
         await _opened_or_changed(anomaly, before)
+
+
+# --- consumer lag ---------------------------------------------------------------------------------------
+LAG_THRESHOLD = 10_000
+LAG_ROLES = (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX)
+_lag_clients: dict[str, Any] = {}
+
+
+async def measure_lag() -> dict[str, int]:
+    """Messages on the hub's input topics not yet committed by its consumer group, by role."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    kwargs = settings.kafka_client_kwargs()
+    if not _lag_clients:
+        _lag_clients["admin"] = AIOKafkaAdminClient(**kwargs)
+        _lag_clients["consumer"] = AIOKafkaConsumer(enable_auto_commit=False, **kwargs)
+        await _lag_clients["admin"].start()
+        await _lag_clients["consumer"].start()
+    committed = await _lag_clients["admin"].list_consumer_group_offsets(settings.app_id)
+    lag: dict[str, int] = {}
+    for role in LAG_ROLES:
+        tps = [TopicPartition(settings.topic(s.name), p) for s in runtime.catalog.by_role(role)
+               for p in range(s.partitions)]
+        ends = await _lag_clients["consumer"].end_offsets(tps)
+        lag[role.value] = sum(
+            max(ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0), 0)
+            for tp in tps
+        )
+    return lag
+
+
+_lagging: dict[str, int] = {}
+
+
+@app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+async def watch_consumer_lag() -> None:
+    from aiokafka.errors import KafkaError
+
+    try:
+        lag = await measure_lag()
+    except (KafkaError, OSError) as exc:
+        log.warning("consumer lag not measured: %s", exc)
+        return
+    now = runtime.clock.now_ms()
+    for role, value in lag.items():
+        runtime.metrics.consumer_lag_messages.labels(role).set(value)
+        _lagging[role] = _lagging.get(role, 0) + 1 if value > LAG_THRESHOLD else 0
+    before = _open_ids()
+    hub = book.open_for(HUB)
+    if any(n >= 2 for n in _lagging.values()) and hub is None:
+        await _opened_or_changed(book.hub_fault(f"consumer lag above {LAG_THRESHOLD}: {lag}", now), before)
+    elif hub is not None and hub.description.startswith("consumer lag") and not any(_lagging.values()):
+        hub.resolved_ms = now
+        await _opened_or_changed(hub, before)

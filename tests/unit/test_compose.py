@@ -64,3 +64,20 @@ def test_prometheus_scrapes_the_hub_metrics_port(compose: dict[str, Any]) -> Non
     targets = [t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
     port = compose["services"]["hub"]["environment"]["HUB_WEB_PORT"]
     assert f"hub:{port}" in targets
+
+
+def test_grafana_dashboard_queries_exported_metrics() -> None:
+    import json
+    import re
+
+    from prometheus_client import generate_latest
+
+    from hub.metrics import build_metrics
+
+    exposed = generate_latest(build_metrics().registry).decode()
+    dash = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "interop-hub.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert len(exprs) >= 10
+    for expr in exprs:
+        for name in re.findall(r"(?:interop_hub|process)_[a-z_]+", expr):
+            assert re.sub(r"_(bucket|count|sum)$", "", name) in exposed, name
