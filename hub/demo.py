@@ -1,10 +1,9 @@
 """``interop-hub demo``: the main job.
 
-Starts the broker if needed, applies the topic catalog, runs the hub worker as its own
-process, drives a scenario through the topics only (as an outside court would), prints a
-summary and keeps ``/metrics`` served while it runs.  The flow issues extend the scenario;
-today it proves the foundation: the hub answers every court message — an error reply for
-request types no flow handles yet, a dead letter for bytes that are not Avro — and loses none.
+Starts the broker if needed, applies the topic catalog, generates the agencies' sealing keys, runs
+the hub worker and the simulated banks and police as their own processes, drives the scenario of
+:mod:`hub.demo_scenario` through the topics only, verifies the audit chain, prints a summary and
+keeps ``/metrics`` served while it runs (``--duration``).
 """
 
 from __future__ import annotations
@@ -13,21 +12,34 @@ import argparse
 import asyncio
 import json
 import time
-import urllib.request
+from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
-from agents.court.samples import query_request
+from agents.court.adapter import CourtClient
+from hub.audit import verify
+from hub.audit_io import read_topic
 from hub.broker.server import LocalBroker
-from hub.clock import SystemClock
 from hub.codec import default_codec
 from hub.console import echo
-from hub.process import WorkerProcess, http_json
+from hub.demo_scenario import OUTAGE_BANK, TERMINAL, Scenario
+from hub.process import ChildProcess, WorkerProcess, http_json, http_text
+from hub.seal import KeyStore
 from hub.settings import HubSettings
 from topics.admin import apply_catalog
 from topics.catalog import DEFAULT_CATALOG, Role
+
+
+@dataclass
+class FlowSummary:
+    sent: int = 0
+    answered: int = 0
+    late: int = 0
+    rejected: int = 0
+    failed: int = 0
+    open: int = 0
 
 
 @dataclass
@@ -35,144 +47,159 @@ class Summary:
     broker: str = ""
     topics_created: int = 0
     topics_total: int = 0
-    sent: dict[str, int] = field(default_factory=dict)
-    error_replies: dict[str, int] = field(default_factory=dict)
-    dead_letters: dict[str, int] = field(default_factory=dict)
-    unanswered: int = 0
-    metrics_dead_letters_total: float = 0.0
-    health: str = ""
+    flows: dict[str, FlowSummary] = field(default_factory=dict)
+    deadlines_met: int = 0
+    deadlines_missed: int = 0
+    anomalies: int = 0
+    anomalies_resolved: int = 0
+    notices_to_courts: int = 0
+    notices_overdue: float = 0.0
+    sightings: int = 0
+    dead_letters: float = 0.0
+    audit_records: int = 0
+    audit_chain_verified: bool = False
+    metrics_url: str = ""
     seconds: float = 0.0
 
-    @property
-    def sent_total(self) -> int:
-        return sum(self.sent.values())
-
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "sent_total": self.sent_total}
+        data = asdict(self)
+        data["totals"] = asdict(self.total())
+        return data
 
-
-async def tail_from_end(consumer: AIOKafkaConsumer, topics: dict[str, int]) -> None:
-    """Assign every partition of ``topics`` and start reading after what is there now."""
-    tps = [TopicPartition(t, p) for t, n in topics.items() for p in range(n)]
-    consumer.assign(tps)
-    for tp, offset in (await consumer.end_offsets(tps)).items():
-        consumer.seek(tp, offset)
-
-
-async def _scenario(settings: HubSettings, count: int, rate: float) -> Summary:
-    codec = default_codec()
-    clock = SystemClock()
-    summary = Summary()
-    requests_topic = settings.topic(DEFAULT_CATALOG.one(Role.COURT_REQUESTS).name)
-    replies_topic = settings.topic(DEFAULT_CATALOG.one(Role.COURT_REPLIES).name)
-    dl_topic = settings.topic(DEFAULT_CATALOG.one(Role.DEAD_LETTER).name)
-    producer = AIOKafkaProducer(acks="all", **settings.kafka_client_kwargs())
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **settings.kafka_client_kwargs())
-    await producer.start()
-    await consumer.start()
-    try:
-        await tail_from_end(consumer, {replies_topic: DEFAULT_CATALOG.one(Role.COURT_REPLIES).partitions,
-                                       dl_topic: DEFAULT_CATALOG.one(Role.DEAD_LETTER).partitions})
-        expected: set[str] = set()
-        banks = [a.code for a in DEFAULT_CATALOG.agencies if a.is_financial]
-        interval = 1.0 / rate if rate > 0 else 0.0
-        for i in range(count):
-            msg = query_request(clock, bank=banks[i % len(banks)])
-            expected.add(msg.request_id)
-            await producer.send_and_wait(requests_topic, codec.encode_message(msg), key=b"demo")
-            summary.sent["QueryRequest"] = summary.sent.get("QueryRequest", 0) + 1
-            if interval:
-                await asyncio.sleep(interval)
-        corrupt = [b"not avro at all", b"\xc3\x01" + b"\x00" * 8 + b"junk"]
-        for raw in corrupt:
-            await producer.send_and_wait(requests_topic, raw, key=b"demo")
-        summary.sent["corrupt bytes"] = len(corrupt)
-        pending_dead = len(corrupt) + count
-        deadline = time.monotonic() + 60
-        while (expected or pending_dead > 0) and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for rec in records:
-                    if rec.topic == dl_topic:
-                        reason = dict(rec.headers).get("reason", b"?").decode()
-                        summary.dead_letters[reason] = summary.dead_letters.get(reason, 0) + 1
-                        pending_dead -= 1
-                        continue
-                    reply = codec.decode(rec.value)
-                    code = str(reply.body.get("error_code", reply.message_type))
-                    summary.error_replies[code] = summary.error_replies.get(code, 0) + 1
-                    expected.discard(reply.request_id)
-        summary.unanswered = len(expected)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-    return summary
+    def total(self) -> FlowSummary:
+        t = FlowSummary()
+        for f in self.flows.values():
+            for k in asdict(t):
+                setattr(t, k, getattr(t, k) + getattr(f, k))
+        return t
 
 
 def _metric(text: str, name: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def _summarise(scenario: Scenario, summary: Summary) -> None:
+    states: Counter[str] = Counter()
+    for flow, ids in scenario.track.sent.items():
+        fs = FlowSummary(sent=len(ids))
+        for rid in ids:
+            row = http_json(f"{scenario.worker.base_url}/requests/{rid}")[1]
+            state = str(row.get("state", "unknown"))
+            states[state] += 1
+            if state == "answered":
+                fs.answered += 1
+            elif state == "answered_late":
+                fs.late += 1
+            elif state == "rejected":
+                fs.rejected += 1
+            elif state == "failed":
+                fs.failed += 1
+            else:
+                fs.open += 1
+            if row.get("due") is not None and state in TERMINAL:
+                if state == "answered":
+                    summary.deadlines_met += 1
+                elif state == "answered_late":
+                    summary.deadlines_missed += 1
+            elif row.get("due") is not None and state == "overdue":
+                summary.deadlines_missed += 1
+        summary.flows[flow] = fs
+    summary.anomalies = len(scenario.track.anomaly_ids)
+    summary.anomalies_resolved = len(scenario.track.resolved_ids)
+    summary.notices_to_courts = len([m for m in scenario.court.received
+                                     if m.schema.endswith("AnomalyNotice")])
+    summary.sightings = scenario.track.sightings
+
+
+async def _drive(worker: WorkerProcess, args: argparse.Namespace, spawn: Any) -> Scenario:
+    async with CourtClient(worker.settings, "京0105") as court:
+        scenario = Scenario(worker, court, args.rate, args.cases, spawn)
+        await scenario.run()
+        return scenario
+
+
+async def _audit(settings: HubSettings) -> tuple[bool, int]:
+    report = await verify(default_codec(), read_topic(settings, settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name)))
+    return report.ok, report.records
 
 
 def _demo(args: argparse.Namespace, settings: HubSettings) -> int:
     started = time.monotonic()
-    broker = LocalBroker(settings)
-    status = broker.start()
+    logs = Path(settings.data_dir) / "logs"
+    # The demo runs the hub on a manual clock starting now, so that deadlines can be made to come due.
+    demo = settings.model_copy(update={"clock": "manual", "clock_start": datetime.now(UTC).isoformat()})
+    status = LocalBroker(settings).start()
     report = asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
-    worker = WorkerProcess(settings, settings.data_dir / "worker.log")
-    echo(f"broker up at {status.bootstrap}; {len(report.created)} topics created; starting the hub worker",
-         err=args.json)
-    worker.start()
+    KeyStore(settings.data_dir).generate([a.code for a in DEFAULT_CATALOG.agencies if a.has_mailbox])
+    say = (lambda text: echo(text, err=True)) if args.json else echo
+    say(f"broker up at {status.bootstrap}; {len(report.created)} topics created; starting the hub and agencies")
+    worker = WorkerProcess(demo, logs / "worker.log")
+    financial = [a.code for a in DEFAULT_CATALOG.agencies if a.is_financial and a.code != OUTAGE_BANK]
+    bank_args = ["simulate", "banks", *(arg for code in financial for arg in ("--agency", code))]
+    agencies = [ChildProcess(demo, logs / "banks.log", bank_args),
+                ChildProcess(demo, logs / "police.log", ["simulate", "police"])]
+    spawned: list[ChildProcess] = []
+
+    def spawn_bank(code: str) -> ChildProcess:
+        proc = ChildProcess(demo, logs / f"{code}.log", ["simulate", "banks", "--agency", code])
+        proc.spawn()
+        spawned.append(proc)
+        return proc
+
+    summary = Summary(broker=status.bootstrap, topics_created=len(report.created), topics_total=len(DEFAULT_CATALOG))
     try:
-        echo(f"hub worker ready; metrics at {worker.base_url}/metrics", err=args.json)
-        summary = asyncio.run(_scenario(settings, args.requests, args.rate))
-        summary.broker = status.bootstrap
-        summary.topics_created = len(report.created)
-        summary.topics_total = len(DEFAULT_CATALOG)
-        _, health = http_json(worker.base_url + "/health")
-        summary.health = str(health.get("status"))
-        with urllib.request.urlopen(worker.base_url + "/metrics", timeout=5) as resp:  # noqa: S310
-            summary.metrics_dead_letters_total = _metric(resp.read().decode(), "interop_hub_dead_letters_total")
+        worker.start()
+        for proc in agencies:
+            proc.spawn()
+        summary.metrics_url = f"{worker.base_url}/metrics"
+        say(f"hub ready; metrics at {summary.metrics_url}; running the scenario")
+        scenario = asyncio.run(_drive(worker, args, spawn_bank))
+        _summarise(scenario, summary)
+        metrics = http_text(summary.metrics_url)
+        summary.dead_letters = _metric(metrics, "interop_hub_dead_letters_total")
+        summary.notices_overdue = _metric(metrics, "interop_hub_notices_overdue_total")
+        summary.audit_chain_verified, summary.audit_records = asyncio.run(_audit(settings))
         remaining = args.duration - (time.monotonic() - started)
         if remaining > 0:
-            echo(f"serving {worker.base_url}/metrics for {remaining:.0f} more seconds", err=args.json)
+            say(f"serving {summary.metrics_url} for {remaining:.0f} more seconds")
             time.sleep(remaining)
     finally:
+        for proc in [*spawned, *agencies]:
+            proc.stop()
         worker.stop()
     summary.seconds = round(time.monotonic() - started, 1)
     if args.json:
         echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
-        _print_table(summary)
-    ok = summary.unanswered == 0 and summary.health == "ok"
+        _print(summary)
+    total = summary.total()
+    ok = summary.audit_chain_verified and total.open == 0 and summary.anomalies_resolved == summary.anomalies
     return 0 if ok else 1
 
 
-def _print_table(s: Summary) -> None:
+def _print(s: Summary) -> None:
     echo("")
     echo("interop-hub demo summary")
-    echo("------------------------")
-    echo(f"broker                 {s.broker}")
-    echo(f"topics                 {s.topics_total} in catalog, {s.topics_created} created this run")
-    for kind, n in s.sent.items():
-        echo(f"sent                   {n:>5}  {kind}")
-    for code, n in s.error_replies.items():
-        echo(f"error replies          {n:>5}  {code}")
-    for code, n in s.dead_letters.items():
-        echo(f"dead letters           {n:>5}  {code}")
-    echo(f"unanswered requests    {s.unanswered:>5}")
-    echo(f"dead letters (metrics) {s.metrics_dead_letters_total:>5.0f}")
-    echo(f"hub health             {s.health}")
-    echo(f"elapsed                {s.seconds}s")
+    echo("=" * 72)
+    echo(f"{'flow':<24}{'sent':>7}{'answered':>10}{'late':>6}{'rejected':>10}{'failed':>8}{'open':>6}")
+    for flow, f in [*s.flows.items(), ("total", s.total())]:
+        echo(f"{flow:<24}{f.sent:>7}{f.answered:>10}{f.late:>6}{f.rejected:>10}{f.failed:>8}{f.open:>6}")
+    echo("-" * 72)
+    echo(f"deadlines met / missed       {s.deadlines_met} / {s.deadlines_missed}")
+    echo(f"anomalies (resolved)         {s.anomalies} ({s.anomalies_resolved}); "
+         f"notices to courts {s.notices_to_courts}; notices late (24 h) {s.notices_overdue:.0f}")
+    echo(f"police sightings delivered   {s.sightings}")
+    echo(f"dead letters                 {s.dead_letters:.0f}")
+    echo(f"audit chain                  {'verified' if s.audit_chain_verified else 'BROKEN'} "
+         f"({s.audit_records} records)")
+    echo(f"broker / topics              {s.broker} / {s.topics_total} ({s.topics_created} created this run)")
+    echo(f"elapsed                      {s.seconds}s")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("demo", help="run the main job: broker, topics, hub, scenario, summary")
+    parser = subparsers.add_parser("demo", help="run the main job: broker, topics, hub, agencies, scenario, summary")
     parser.add_argument("--duration", type=float, default=0.0, help="keep /metrics served until N seconds")
-    parser.add_argument("--rate", type=float, default=50.0, help="court requests per second")
-    parser.add_argument("--requests", type=int, default=20, help="court requests in the scenario")
+    parser.add_argument("--rate", type=float, default=20.0, help="court requests per second")
+    parser.add_argument("--cases", type=int, default=6, help="bank cases in the scenario")
     parser.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
     parser.set_defaults(func=_demo)

@@ -36,7 +36,9 @@ OPEN = frozenset(State) - TERMINAL
 
 _ALLOWED: dict[State, frozenset[State]] = {
     State.ACCEPTED: frozenset({State.ROUTED, State.REJECTED, State.CANCELLED, State.FAILED}),
-    State.ROUTED: frozenset({State.DELIVERED, State.FAILED, State.CANCELLED}),
+    # an agency's answer can be processed before the hub has marked the request delivered
+    State.ROUTED: frozenset({State.DELIVERED, State.ANSWERED, State.PARTIALLY_ANSWERED, State.FAILED,
+                             State.CANCELLED}),
     State.DELIVERED: frozenset({State.ANSWERED, State.PARTIALLY_ANSWERED, State.OVERDUE, State.FAILED,
                                 State.CANCELLED}),
     State.PARTIALLY_ANSWERED: frozenset({State.PARTIALLY_ANSWERED, State.ANSWERED, State.OVERDUE,

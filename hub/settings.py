@@ -80,3 +80,10 @@ class HubSettings(BaseSettings):
 def get_settings() -> HubSettings:
     """Settings of this process, read once from the environment."""
     return HubSettings()
+
+
+def agency_store(settings: HubSettings, kind: str) -> Path:
+    """Where a simulated agency keeps its state: per data dir, and per topic prefix within it."""
+    base = Path(settings.data_dir) / kind
+    prefix = settings.topic_prefix.strip(".")
+    return base / prefix if prefix else base

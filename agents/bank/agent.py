@@ -28,6 +28,7 @@ from hub.app import emit, forward, runtime, settings
 from hub.clock import china_today
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
+from hub.delivery import deliver
 from hub.envelope import envelope, message
 from hub.errors import (
     RequestRefused,
@@ -41,13 +42,11 @@ from hub.lifecycle import State, answer_state, is_terminal, new_record, transiti
 from hub.routing import agency_route, court_route
 from hub.seal import KeyStore, SealVerifier
 from hub.tables import hub_table, on_tick, open_rows, requests
-from topics.catalog import inbox_name
 
 log = logging.getLogger(__name__)
 
 REPLIES_TOPIC = "court.replies"
 NOTICES_TOPIC = "court.notices"
-DELIVERED_AT = "delivered-at"
 
 #: intensive-query id -> intensive record (agents.bank.intensive)
 intensive = hub_table("intensive")
@@ -72,21 +71,6 @@ def _financial(code: str) -> None:
                             field="envelope.recipient")
 
 
-def _partition(record: RawRecord) -> int:
-    return record.partition
-
-
-async def _deliver(msg_type: str, raw: bytes, *, request_id: str, court: str, case: str, agency: str,
-                   partition: int, correlation: str | None = None) -> None:
-    """Record the request, forward it to the agency's inbox, mark it delivered."""
-    now = runtime.clock.now_ms()
-    rec = new_record(request_id, type_=msg_type, court=court, case=case, agency=agency, now_ms=now,
-                     partition=partition, correlation=correlation)
-    rec = transition(rec, State.ROUTED, now)
-    await forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(now).encode())])
-    requests[request_id] = transition(rec, State.DELIVERED, runtime.clock.now_ms())
-
-
 def _refuse_if_intensive_pending(case: str, unit: str) -> None:
     """Seed 001: until the units of an intensive query have answered, the court may not query them itself."""
     for iid in intensive_by_case.get(case) or []:
@@ -104,18 +88,10 @@ async def handle_single(msg: AvroMessage, record: RawRecord) -> None:
     agency = env["recipient"]
     _financial(agency)
     case = body["case"]["case_number"]
-    existing = requests.get(msg.request_id)
-    if existing is not None:
-        if existing["agency"] != agency or existing["type"] != msg.message_type:
-            raise ValidationError("request id already used for another request", field="envelope.request_id")
-        # A resend: forward again with the original delivery time; the bank answers it once.
-        await forward(inbox_name(agency), case, record.value or b"", msg.message_type,
-                      [(DELIVERED_AT, str(existing["accepted"]).encode())])
-        return
-    if msg.schema == QUERY:
+    if msg.schema == QUERY and requests.get(msg.request_id) is None:
         _refuse_if_intensive_pending(case, agency)
-    await _deliver(msg.message_type, record.value or b"", request_id=msg.request_id, court=env["sender"],
-                   case=case, agency=agency, partition=_partition(record))
+    await deliver(msg.message_type, record.value or b"", request_id=msg.request_id, court=env["sender"],
+                  case=case, agency=agency, partition=record.partition)
 
 
 for _schema in SINGLE_REQUESTS:
@@ -168,8 +144,8 @@ async def handle_intensive(msg: AvroMessage, record: RawRecord) -> None:
             "assistance_notice": body["assistance_notice"], "purpose": "INTENSIVE",
             "transaction_window": body.get("transaction_window"),
         })
-        await _deliver("QueryRequest", runtime.codec.encode_message(child), request_id=child.request_id,
-                       court=court, case=case, agency=unit, partition=record.partition, correlation=iid)
+        await deliver("QueryRequest", runtime.codec.encode_message(child), request_id=child.request_id,
+                      court=court, case=case, agency=unit, partition=record.partition, correlation=iid)
     await _emit_result(rec, court)
 
 

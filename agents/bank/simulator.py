@@ -31,7 +31,7 @@ from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message
 from hub.errors import CodecError
 from hub.seal import KeyStore, seal_message
-from hub.settings import HubSettings
+from hub.settings import HubSettings, agency_store
 from topics.catalog import DEFAULT_CATALOG, inbox_name, outbox_name
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,15 @@ class SimulatedBank:
         return self.codec.encode_message(reply)
 
 
+def ledger_path(settings: HubSettings, code: str) -> Path:
+    """A bank's sqlite ledger; deployments sharing a data dir (by topic prefix) keep separate ledgers."""
+    return agency_store(settings, "banks") / f"{code}.sqlite"
+
+
 def open_bank(code: str, settings: HubSettings, population: Population) -> SimulatedBank:
-    store = Path(settings.data_dir) / "banks"
-    store.mkdir(parents=True, exist_ok=True)
-    ledger = BankLedger(code, store / f"{code}.sqlite")
+    path = ledger_path(settings, code)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ledger = BankLedger(code, path)
     # Seeded as of the hub clock's today, so seeded freezes of other authorities are current.
     ledger.seed(population, as_of=china_today(clock_from_settings(settings.clock, settings.clock_start)))
     key_id, key = KeyStore(settings.data_dir).signer(code)

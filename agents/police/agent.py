@@ -41,9 +41,10 @@ from hub.app import emit, forward, runtime
 from hub.clock import china_today
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
+from hub.delivery import deliver
 from hub.envelope import envelope, message
 from hub.errors import MeasureMismatch, UnknownAgency, UnknownMeasure, UnknownRequest, ValidationError, WrongAgency
-from hub.lifecycle import State, answer_state, is_terminal, new_record, transition
+from hub.lifecycle import answer_state, is_terminal, transition
 from hub.routing import agency_route, court_route
 from hub.tables import hub_table, on_tick, open_rows, requests
 from topics.catalog import inbox_name
@@ -66,23 +67,6 @@ def _police(code: str) -> None:
         raise UnknownAgency(f"police requests go to {POLICE_CODE!r}, not {code!r}", field="envelope.recipient")
 
 
-async def _deliver(msg: AvroMessage, raw: bytes, court: str, case: str, partition: int) -> bool:
-    """Record and forward a court request to the police; a resend goes again with its first delivery time."""
-    existing = requests.get(msg.request_id)
-    if existing is not None:
-        if existing["type"] != msg.message_type or existing["court"] != court:
-            raise ValidationError("request id already used for another request", field="envelope.request_id")
-        await forward(INBOX, case, raw, msg.message_type, [(DELIVERED_AT, str(existing["accepted"]).encode())])
-        return False
-    now = runtime.clock.now_ms()
-    rec = new_record(msg.request_id, type_=msg.message_type, court=court, case=case, agency=POLICE_CODE,
-                     now_ms=now, partition=partition, correlation=msg.envelope.get("correlation_id"))
-    rec = transition(rec, State.ROUTED, now)
-    await forward(INBOX, case, raw, msg.message_type, [(DELIVERED_AT, str(now).encode())])
-    requests[msg.request_id] = transition(rec, State.DELIVERED, runtime.clock.now_ms())
-    return True
-
-
 async def handle_request(msg: AvroMessage, record: RawRecord) -> None:
     """Look-ups (002 §2(二)) and measures (002 §3(一)-(三))."""
     env, body = msg.envelope, msg.body
@@ -93,7 +77,8 @@ async def handle_request(msg: AvroMessage, record: RawRecord) -> None:
     if new and msg.schema in MEASURE_KIND_OF:  # kept before forwarding: the police may answer at once
         measure_requests[msg.request_id] = ms.pending(msg.request_id, MEASURE_KIND_OF[msg.schema], body,
                                                       env["sender"], record.partition)
-    await _deliver(msg, record.value or b"", env["sender"], case, record.partition)
+    await deliver(msg.message_type, record.value or b"", request_id=msg.request_id, court=env["sender"], case=case,
+                  agency=POLICE_CODE, partition=record.partition, correlation=msg.envelope.get("correlation_id"))
 
 
 for _schema in (*LOOKUPS, *MEASURES):
@@ -164,8 +149,11 @@ async def handle_release(msg: AvroMessage, record: RawRecord) -> None:
                               field="body.measure_id")
     if row["kind"] != body["measure_kind"]:
         raise MeasureMismatch(f"measure {row['id']} is a {row['kind']}", field="body.measure_kind")
-    if await _deliver(msg, record.value or b"", env["sender"], row["case"], record.partition):
+    if requests.get(msg.request_id) is None:  # released at once: sightings from now on are not active hits
         measures[row["id"]] = ms.release(row, msg.request_id, runtime.clock.now_ms())
+    await deliver(msg.message_type, record.value or b"", request_id=msg.request_id, court=env["sender"],
+                  case=row["case"], agency=POLICE_CODE, partition=record.partition,
+                  correlation=msg.envelope.get("correlation_id"))
 
 
 @agency_route(RELEASE_ACK)

@@ -16,7 +16,6 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -29,7 +28,7 @@ from agents.police.world import PoliceWorld
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.errors import CodecError
 from hub.process import http_json
-from hub.settings import HubSettings
+from hub.settings import HubSettings, agency_store
 from topics.catalog import inbox_name, outbox_name
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class SimulatedPolice:
 
 
 def open_police(settings: HubSettings, seed: int = 2024) -> SimulatedPolice:
-    store_dir = Path(settings.data_dir) / "police"
+    store_dir = agency_store(settings, "police")
     store_dir.mkdir(parents=True, exist_ok=True)
     desk = PoliceDesk(PoliceWorld.generate(seed), PoliceStore(store_dir / "police.sqlite"))
     return SimulatedPolice(desk, default_codec(), seed)

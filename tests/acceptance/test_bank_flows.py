@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from stdnum.cn import ric
 
 from agents.bank.ledger import AccountView, BankLedger
+from agents.bank.simulator import ledger_path
 from agents.court.adapter import CourtClient, document, officer, organisation, person, verify_receipt
 from hub.codec import AvroMessage, default_codec
 from hub.process import ChildProcess, http_json
@@ -251,7 +252,7 @@ async def test_resend_and_redelivery_of_a_freeze_have_one_effect_and_identical_r
     await court.wait_for(f.request_id, count=3, timeout_s=90)
     copies = court.raw[f.request_id]
     assert len(copies) >= 3 and len(set(copies)) == 1, "every reply is byte-identical"
-    ledger = BankLedger(code, Path(banks.settings.data_dir) / "banks" / f"{code}.sqlite")
+    ledger = BankLedger(code, ledger_path(banks.settings, code))
     try:
         effects = [e for e in ledger.effects() if e.request_id == f.request_id]
     finally:

@@ -1,0 +1,38 @@
+"""Handing a court request to an agency: the one way every flow does it.
+
+The request's row is written (routed) *before* the forward, because a fast agency's reply may be
+processed by the outbox agent before the forward returns; the row is then marked delivered unless
+the answer already came.  The ``delivered-at`` header carries the moment the request reached the
+hub (000 §16); a resend goes again with its first delivery time and the agency answers it once.
+"""
+
+from __future__ import annotations
+
+from hub.app import forward, runtime
+from hub.errors import ValidationError
+from hub.lifecycle import State, new_record, transition
+from hub.tables import requests
+from topics.catalog import inbox_name
+
+DELIVERED_AT = "delivered-at"
+
+
+async def deliver(msg_type: str, raw: bytes, *, request_id: str, court: str, case: str, agency: str,
+                  partition: int, correlation: str | None = None) -> bool:
+    """Record and forward; returns False for a resend of a known request (forwarded again)."""
+    existing = requests.get(request_id)
+    if existing is not None:
+        if existing["type"] != msg_type or existing["agency"] != agency or existing["court"] != court:
+            raise ValidationError("request id already used for another request", field="envelope.request_id")
+        await forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(existing["accepted"]).encode())],
+                      request_id=request_id)
+        return False
+    now = runtime.clock.now_ms()
+    rec = new_record(request_id, type_=msg_type, court=court, case=case, agency=agency, now_ms=now,
+                     partition=partition, correlation=correlation)
+    requests[request_id] = transition(rec, State.ROUTED, now)
+    await forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(now).encode())], request_id=request_id)
+    current = requests.get(request_id)
+    if current is not None and current["state"] == State.ROUTED.value:
+        requests[request_id] = transition(current, State.DELIVERED, runtime.clock.now_ms())
+    return True
