@@ -16,27 +16,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
+from agents.bank.models import CONTINUE_FREEZE, DEDUCT, FREEZE, QUERY, REPLY_OF, UNFREEZE
+from hub.clock import CHINA_TZ  # a freeze's end date is a calendar day in China
 from hub.errors import HubError
 
-NS = "cn.court.interop.bank"
-QUERY = f"{NS}.QueryRequest"
-FREEZE = f"{NS}.FreezeRequest"
-CONTINUE_FREEZE = f"{NS}.ContinueFreezeRequest"
-UNFREEZE = f"{NS}.UnfreezeRequest"
-DEDUCT = f"{NS}.DeductRequest"
-REPLY_OF = {
-    QUERY: f"{NS}.QueryReply",
-    FREEZE: f"{NS}.FreezeReply",
-    CONTINUE_FREEZE: f"{NS}.ContinueFreezeReply",
-    UNFREEZE: f"{NS}.UnfreezeReply",
-    DEDUCT: f"{NS}.DeductReply",
-}
-
-#: China Standard Time; a freeze's end date is a calendar day there (no DST since 1991).
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
+__all__ = ["CHINA_TZ", "CONTINUE_FREEZE", "DEDUCT", "FREEZE", "QUERY", "REPLY_OF", "UNFREEZE"]
 
 ACTIVE, RELEASED, LAPSED = "ACTIVE", "RELEASED", "LAPSED"
 
