@@ -17,7 +17,7 @@ from faust.types import Message
 
 from hub.audit import AuditEntry, AuditLog
 from hub.audit_io import last_record
-from hub.codec import AvroCodec, AvroMessage
+from hub.codec import AvroCodec, AvroMessage, check_size
 from hub.deadletter import DeadLetters, RawRecord
 from hub.errors import CatalogError, EncodeError, HubError
 from hub.runtime import HubRuntime
@@ -33,6 +33,7 @@ class FaustAvroCodec(codecs.Codec):
         super().__init__(**kwargs)
 
     def _loads(self, s: bytes) -> Any:
+        check_size(s, settings.max_message_bytes)  # oversize values are dead-lettered undecoded
         return self.avro.decode(s)
 
     def _dumps(self, s: Any) -> bytes:

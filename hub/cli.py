@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from hub.console import echo
 from hub.errors import HubError
+from hub.masking import install_masking
 from hub.settings import get_settings
 
 #: modules that add a sub-command through ``register(subparsers)``
@@ -23,6 +24,8 @@ COMMAND_MODULES = (
     "agents.court.commands",
     "agents.credit.commands",
     "hub.demo",
+    "hub.bench.commands",
+    "hub.security.commands",
 )
 
 
@@ -46,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_masking()  # every process (worker, simulators): no resident ID, account or phone in a log line
     try:
         code: int = args.func(args, settings)
     except HubError as exc:

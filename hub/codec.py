@@ -26,6 +26,7 @@ from hub.errors import (
     CorruptPayload,
     EncodeError,
     NotSingleObjectEncoded,
+    OversizeMessage,
     SchemaError,
     UnknownSchemaFingerprint,
 )
@@ -160,6 +161,12 @@ class SchemaRegistry:
 
     def __len__(self) -> int:
         return len(self._by_name)
+
+
+def check_size(data: bytes | None, max_bytes: int) -> None:
+    """Reject a value larger than ``max_bytes`` before any decoding work is spent on it."""
+    if data is not None and len(data) > max_bytes:
+        raise OversizeMessage(f"{len(data)} bytes is larger than the {max_bytes}-byte limit", field="value")
 
 
 def read_header(data: bytes) -> bytes:

@@ -266,3 +266,9 @@ class ListDigestMismatch(HubError):
     """A consumer's copy of the list does not match the digest the hub published."""
 
     code = "list_digest_mismatch"
+
+
+class OversizeMessage(CodecError):
+    """A record value larger than ``max_message_bytes``: rejected before it is decoded."""
+
+    code = "oversize_message"

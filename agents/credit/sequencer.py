@@ -1,0 +1,118 @@
+"""The one place where the list lives at the hub: publication ids, list state, acknowledgement deadlines.
+
+Why here and not in a faust table: decisions arrive on ``court.requests`` (4 partitions, keyed by case
+number) but the list needs one total order (``credit.list.history`` has 1 partition), and a faust table
+is co-partitioned with one of them only.  So accepted decisions (and the credit platform's ListAcks) are
+re-keyed onto a single-partition hub journal (``<app id>-credit-journal``, created by the worker under
+the app-id prefix like faust's own internal topics); a consumer group of its own gives its only
+partition to exactly one worker, which is the single writer of the history.  Its state is *derived from the
+history topic*: on (re)start it replays ``credit.list.history`` (the last publication id, the list and its
+digest, the decisions already published) and then the journal (acknowledgements and escalations already
+sent).  Publication ids are therefore gap-free and strictly increasing across restarts: the next id is
+always "last one in the history + 1", a redelivered decision whose request id is already in the history is
+skipped, and a failed send makes the state dirty so it is rebuilt from the history before the next one.
+
+This module is pure (no Kafka); :mod:`agents.credit.agent` wires it to faust.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agents.credit.models import ack_due, case_of, decide, expired_listings, expiry_event
+from agents.credit.state import ListState
+from agents.credit.workdays import china_date
+
+
+@dataclass
+class Pending:
+    """A publication whose acknowledgement by the credit platform is due by ``due_ms``."""
+
+    publication_id: int
+    request_id: str
+    listing_id: str
+    case_number: str
+    court_code: str
+    rule_id: str
+    rule_source: str
+    started_ms: int
+    due_ms: int
+    escalated: bool = False
+    acked_ms: int | None = None
+
+
+class Sequencer:
+    def __init__(self) -> None:
+        self.state = ListState()
+        self.pending: dict[int, Pending] = {}
+        self.acked: dict[int, int] = {}  # publication id -> when the platform acknowledged it
+        self.escalated: set[int] = set()
+        self.ready = False
+        self.dirty = False
+
+    def reset(self) -> None:
+        """Forget everything (before rebuilding from the history and the journal)."""
+        self.state = ListState()
+        self.pending, self.acked, self.escalated = {}, {}, set()
+        self.ready = self.dirty = False
+
+    # --- building state ---------------------------------------------------------------------------
+    def replay(self, body: dict[str, Any]) -> None:
+        """Apply one published event read back from the history (recovery)."""
+        if self.state.apply(body, verify=True):
+            self._track(body)
+
+    def note_ack(self, publication_id: int, at_ms: int) -> Pending | None:
+        """The platform acknowledged ``publication_id``; returns its record if that was late (escalated)."""
+        self.acked.setdefault(publication_id, at_ms)
+        pending = self.pending.pop(publication_id, None)
+        if pending is None:
+            return None
+        pending.acked_ms = at_ms
+        return pending if (pending.escalated or at_ms > pending.due_ms) else None
+
+    def note_escalated(self, publication_id: int) -> None:
+        self.escalated.add(publication_id)
+        if publication_id in self.pending:
+            self.pending[publication_id].escalated = True
+
+    # --- publishing ------------------------------------------------------------------------------------
+    def decide(self, body: dict[str, Any], *, request_id: str, sender: str, key: str,
+               now_ms: int) -> dict[str, Any] | None:
+        """Check a decision against the list and publish it in the state; None if already published."""
+        event = decide(self.state, body, request_id=request_id, sender=sender, key=key, now_ms=now_ms)
+        if event is not None:
+            self._publish(event)
+        return event
+
+    def expire(self, now_ms: int) -> list[dict[str, Any]]:
+        """Automatic deletions of listings whose term ended (失信规定 art. 10 para 2)."""
+        events = []
+        for lid in expired_listings(self.state, china_date(now_ms)):
+            event = expiry_event(self.state, lid, now_ms)
+            self._publish(event)
+            events.append(event)
+        return events
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        self.dirty = True  # until the caller confirms the history write
+        self.state.apply(event, verify=False)
+        event["list_digest"] = self.state.hexdigest()
+        event["list_size"] = self.state.size
+        self._track(event)
+
+    def _track(self, event: dict[str, Any]) -> None:
+        due = ack_due(event)
+        pub = int(event["publication_id"])
+        if due is None or pub in self.acked:
+            return
+        case, court = case_of(event["entry"])
+        rule_id, source, due_ms = due
+        self.pending[pub] = Pending(pub, str(event["decision_request_id"]), str(event["listing_id"]), case, court,
+                                    rule_id, source, int(event["published_at"].timestamp() * 1000), due_ms,
+                                    escalated=pub in self.escalated)
+
+    def overdue(self, now_ms: int) -> list[Pending]:
+        """Unacknowledged publications past their deadline, not yet escalated."""
+        return [p for p in self.pending.values() if not p.escalated and now_ms > p.due_ms]

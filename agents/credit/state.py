@@ -1,0 +1,200 @@
+"""The dishonest-debtor list as a pure state machine over publications, and its digest.
+
+The hub and every consumer (credit platform, joint-punishment units, ``interop-hub credit replay``)
+apply ListEvents with :func:`ListState.apply`, so a copy rebuilt from the history topic is the
+hub's list by construction, and :func:`list_digest` proves it.
+
+List digest (published in every ``ListEvent.list_digest``), version 1:
+
+* canonical form of an entry: the ``ListingRecord`` datum as JSON with sorted keys, no spaces,
+  UTF-8 (``ensure_ascii=False``); timestamps as integer epoch milliseconds, dates as ISO
+  ``YYYY-MM-DD``, enums as their symbol;
+* entry hash: SHAKE-256 of the canonical bytes, 128 bytes, read as a big-endian integer;
+* accumulator: the sum of the entry hashes of every listing **in force**, modulo 2**1024 (an
+  order-independent multiset hash, so each publication updates it in O(1));
+* digest: lower-case hex SHA-256 of ``b"cn.court.interop.credit.list/v1\\n"`` + the number of
+  listings in force as 8 bytes big-endian + the accumulator as 128 bytes big-endian.
+
+:func:`list_digest` computes it from scratch over any set of entries; :class:`DigestAccumulator`
+maintains it incrementally. Both give the same value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from hub.errors import ListDigestMismatch, ValidationError
+
+DIGEST_DOMAIN = b"cn.court.interop.credit.list/v1\n"
+_HASH_BYTES = 128
+_MODULUS = 1 << (8 * _HASH_BYTES)
+IN_FORCE_ACTIONS = frozenset({"LIST", "CORRECT", "EXTEND"})
+REMOVING_ACTIONS = frozenset({"REVOKE", "DELETE"})
+
+Entry = dict[str, Any]
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValidationError("naive datetime in a list entry", field="entry")
+        return int(value.astimezone(UTC).timestamp() * 1000)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+
+
+def canonical(entry: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of one ListingRecord datum (see the module docstring)."""
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_json_default).encode("utf-8")
+
+
+def entry_hash(entry: Mapping[str, Any]) -> int:
+    return int.from_bytes(hashlib.shake_256(canonical(entry)).digest(_HASH_BYTES), "big")
+
+
+def _finish(size: int, accumulator: int) -> str:
+    payload = DIGEST_DOMAIN + size.to_bytes(8, "big") + accumulator.to_bytes(_HASH_BYTES, "big")
+    return hashlib.sha256(payload).hexdigest()
+
+
+def list_digest(entries: Iterable[Mapping[str, Any]]) -> str:
+    """The digest of a list, from scratch: the one definition every party uses."""
+    acc, size = 0, 0
+    for entry in entries:
+        acc = (acc + entry_hash(entry)) % _MODULUS
+        size += 1
+    return _finish(size, acc)
+
+
+EMPTY_DIGEST = list_digest(())
+
+
+@dataclass
+class DigestAccumulator:
+    """:func:`list_digest` maintained incrementally (add / remove one entry in O(1))."""
+
+    size: int = 0
+    value: int = 0
+
+    def add(self, entry: Mapping[str, Any]) -> int:
+        """Add an entry; returns its hash (keep it to remove the entry cheaply)."""
+        h = entry_hash(entry)
+        self.value = (self.value + h) % _MODULUS
+        self.size += 1
+        return h
+
+    def remove(self, entry: Mapping[str, Any]) -> None:
+        self.remove_hash(entry_hash(entry))
+
+    def remove_hash(self, h: int) -> None:
+        self.value = (self.value - h) % _MODULUS
+        self.size -= 1
+
+    def hexdigest(self) -> str:
+        return _finish(self.size, self.value)
+
+
+def subject_key(entry: Mapping[str, Any]) -> str:
+    """Whom a listing is about: the subject's ID number or credit code, upper-cased."""
+    return str(entry["content"]["subject"]["id_number"]).strip().upper()
+
+
+@dataclass
+class Removal:
+    """A listing no longer in force: how it stood and how it ended."""
+
+    entry: Entry
+    action: str
+    at_ms: int
+    publication_id: int
+    deletion_ground: str | None
+
+
+class PublicationOrderError(ListDigestMismatch):
+    """A publication arrived out of order (a gap): the copy cannot be trusted until replayed."""
+
+    code = "publication_gap"
+
+
+@dataclass
+class ListState:
+    """The list after a sequence of publications (shared by the hub and every consumer)."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    removed: dict[str, Removal] = field(default_factory=dict)
+    by_subject: dict[str, set[str]] = field(default_factory=dict)
+    hashes: dict[str, int] = field(default_factory=dict)  # listing id -> entry hash of the entry in force
+    decisions: dict[str, int] = field(default_factory=dict)  # decision request id -> publication id
+    #: (subject, case number) -> when a deletion on ground art. 10(三) was decided (ms): the 6-month bar
+    creditor_deletions: dict[tuple[str, str], int] = field(default_factory=dict)
+    last_publication_id: int = 0
+    last_published_at_ms: int = 0
+    digest: DigestAccumulator = field(default_factory=DigestAccumulator)
+
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+    def apply(self, body: Mapping[str, Any], *, verify: bool = True) -> bool:
+        """Apply one ListEvent body; False if it was already applied (a re-delivery).
+
+        With ``verify`` the published ``list_digest`` and ``list_size`` must match this copy.
+        """
+        pub = int(body["publication_id"])
+        if pub <= self.last_publication_id:
+            return False
+        if pub != self.last_publication_id + 1:
+            raise PublicationOrderError(
+                f"publication {pub} follows {self.last_publication_id}: replay from the log", field="publication_id")
+        lid, action, entry = str(body["listing_id"]), str(body["action"]), body.get("entry")
+        old = self.entries.get(lid)
+        if old is not None:
+            self.digest.remove_hash(self.hashes.pop(lid))
+        if action in IN_FORCE_ACTIONS and entry is not None and body.get("in_force", True):
+            new = dict(entry)
+            self.entries[lid] = new
+            self.hashes[lid] = self.digest.add(new)
+            self.removed.pop(lid, None)
+        else:
+            self.entries.pop(lid, None)
+            last = dict(entry) if entry is not None else old
+            if last is not None:
+                self.removed[lid] = Removal(last, action, _ms(body["published_at"]), pub,
+                                            body.get("deletion_ground"))
+        stored = self.entries.get(lid) or (entry if entry is not None else old)
+        if stored is not None:
+            self.by_subject.setdefault(subject_key(stored), set()).add(lid)
+        if action == "DELETE" and body.get("deletion_ground") == "CREDITOR_APPLICATION" and stored is not None:
+            case = str(stored["content"]["case"]["case_number"])
+            self.creditor_deletions[(subject_key(stored), case)] = _ms(body["decided_at"])
+        self.decisions[str(body["decision_request_id"])] = pub
+        self.last_publication_id = pub
+        self.last_published_at_ms = _ms(body["published_at"])
+        if verify and body.get("list_digest") is not None:
+            mine = self.hexdigest()
+            if mine != body["list_digest"] or int(body["list_size"]) != self.size:
+                raise ListDigestMismatch(
+                    f"after publication {pub} this copy has {self.size} listings and digest {mine}, "
+                    f"the hub published {body['list_size']} and {body['list_digest']}", field="list_digest")
+        return True
+
+    def listings_of(self, subject_id: str) -> list[str]:
+        return sorted(self.by_subject.get(subject_id.strip().upper(), ()))
+
+
+def _ms(value: Any) -> int:
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    return int(value)

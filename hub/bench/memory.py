@@ -1,0 +1,156 @@
+"""Outstanding requests: memory held by N lifecycle records, and restoring them after a restart.
+
+* plain dict (``python -m hub.bench.memory <N>``): a fresh interpreter builds N lifecycle records
+  exactly like the ``requests`` table's values (hub.lifecycle new -> routed -> delivered, then a
+  JSON round trip, as a restored row is) in a dict keyed by request id and reports its RSS before
+  and after;
+* faust table: N rows are written straight to the ``hub.table.requests`` changelog (JSON key and
+  value, each row in its partition ``p``); a hub worker is started and timed until ``/ready``
+  (faust marks it ready once the tables are recovered); its RSS is then read.  The same is done
+  for a worker over an empty changelog, the baseline of both figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from hub.bench.env import BenchEnv, apply_topics, rss_bytes
+from hub.bench.load import producer
+from hub.lifecycle import State, new_record, transition
+from hub.process import http_json
+from hub.settings import HubSettings
+from topics.catalog import HUB_PARTITIONS, table_changelog_name
+
+START_MS = 1_735_779_600_000  # 2025-01-02T09:00+08:00
+
+
+def lifecycle_row(i: int) -> tuple[str, dict[str, Any]]:
+    """The ``requests`` row of the i-th outstanding (delivered, unanswered) query."""
+    rid = str(uuid.UUID(int=i + 1, version=4))
+    now = START_MS + i
+    rec = new_record(
+        rid,
+        type_="QueryRequest",
+        court="京0105",
+        case=f"（2024）京0105执{100000 + i}号",
+        agency="icbc",
+        now_ms=now,
+        partition=i % HUB_PARTITIONS,
+    )
+    rec = transition(transition(rec, State.ROUTED, now), State.DELIVERED, now + 1)
+    return rid, rec
+
+
+def dict_rss(rows: int) -> dict[str, int]:
+    """RSS of this process before and after holding ``rows`` records in a plain dict."""
+    import gc
+
+    gc.collect()
+    base = rss_bytes_self()
+    table: dict[str, dict[str, Any]] = {}
+    for i in range(rows):
+        rid, rec = lifecycle_row(i)
+        table[rid] = json.loads(json.dumps(rec))
+    gc.collect()
+    return {"rows": len(table), "rss_base": base, "rss_full": rss_bytes_self()}
+
+
+def rss_bytes_self() -> int:
+    import os
+
+    return rss_bytes(os.getpid())
+
+
+async def write_changelog(settings: HubSettings, rows: int) -> float:
+    """Write ``rows`` rows to the requests changelog; returns the seconds it took."""
+    topic = settings.topic(table_changelog_name("requests"))
+    prod = await producer(settings)
+    started = time.monotonic()
+    try:
+        futures = []
+        for i in range(rows):
+            rid, rec = lifecycle_row(i)
+            futures.append(
+                await prod.send(
+                    topic, json.dumps(rec).encode(), key=json.dumps(rid).encode(), partition=rec["p"]
+                )
+            )
+            if len(futures) >= 20_000:
+                await asyncio.gather(*futures)
+                futures = []
+        await asyncio.gather(*futures)
+    finally:
+        await prod.stop()
+    return time.monotonic() - started
+
+
+@dataclass
+class Recovery:
+    seconds: float
+    rss: int
+    sample_found: bool
+
+
+async def start_and_time(env: BenchEnv, settings: HubSettings, name: str, sample: str | None) -> Recovery:
+    """Start a worker; seconds from spawn to /ready, its RSS, and whether row ``sample`` is there."""
+    worker = env.worker(settings, name)
+    started = time.monotonic()
+    try:
+        await asyncio.to_thread(worker.start, 600.0)
+        seconds = time.monotonic() - started
+        await asyncio.sleep(1.0)
+        found = True
+        if sample is not None:
+            status, _ = await asyncio.to_thread(http_json, f"{worker.base_url}/requests/{sample}", 30.0)
+            found = status == 200
+        return Recovery(seconds, rss_bytes(worker.pid or 0), found)
+    finally:
+        await asyncio.to_thread(env.forget, worker)
+
+
+class Outstanding:
+    """The changelog with N rows, written once; each repeat restores it with a fresh app id."""
+
+    def __init__(self, env: BenchEnv, rows: int) -> None:
+        self.env, self.rows = env, rows
+        self.settings = env.fresh("recover")
+        self.write_s = 0.0
+
+    async def prepare(self) -> None:
+        await apply_topics(self.settings)
+        self.write_s = await write_changelog(self.settings, self.rows)
+
+    async def restore(self) -> Recovery:
+        fresh = self.env.fresh("recover")
+        settings = self.settings.model_copy(
+            update={"app_id": fresh.app_id, "web_port": fresh.web_port, "data_dir": fresh.data_dir}
+        )
+        return await start_and_time(
+            self.env, settings, f"recover-{fresh.app_id}", lifecycle_row(self.rows - 1)[0]
+        )
+
+    async def empty(self) -> Recovery:
+        settings = self.env.fresh("empty")
+        await apply_topics(settings)
+        return await start_and_time(self.env, settings, f"empty-{settings.app_id}", None)
+
+
+async def plain_dict(env: BenchEnv, rows: int) -> dict[str, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub.bench.memory", str(rows), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory probe exited with {proc.returncode}")
+    result: dict[str, int] = json.loads(out)
+    return result
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(dict_rss(int(sys.argv[1]))) + "\n")

@@ -1,0 +1,1 @@
+"""Authentication (SASL/SCRAM-SHA-512 users) and authorisation (Kafka ACLs from the topic catalog)."""

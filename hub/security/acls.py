@@ -1,0 +1,106 @@
+"""Kafka ACLs generated from the topic catalog: everything not granted here is denied.
+
+The broker runs ``StandardAuthorizer`` with ``allow.everyone.if.no.acl.found=false`` and only
+``admin`` (and the controller's ANONYMOUS link) as super users, so a principal can do exactly what
+these allow rules say.  Topic produce/consume rules come from :func:`topics.catalog.acl_grants`;
+the rest are what the processes need around them:
+
+* hub: its consumer group, transactional ids and internal topics (the credit journal, faust's
+  internals) by the prefix ``app_id``; ``Create`` on its table changelogs (faust declares them);
+  ``Describe`` on the cluster.
+* agencies: their consumer groups by the prefix ``<app_id>-sim-<code>`` (what the simulators use).
+* court gateway: its consumer groups by the prefix ``<app_id>-court``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from topics.agencies import AgencyKind
+from topics.catalog import ADMIN, COURT_GATEWAY, HUB, Catalog, Role, acl_grants
+
+LITERAL = "literal"
+PREFIXED = "prefixed"
+TOPIC = "topic"
+GROUP = "group"
+TRANSACTIONAL_ID = "transactional-id"
+CLUSTER = "cluster"
+CLUSTER_NAME = "kafka-cluster"
+
+#: catalog operation -> AclCommand's spelling
+_OPERATIONS = {"READ": "Read", "WRITE": "Write", "DESCRIBE": "Describe", "CREATE": "Create"}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AclRule:
+    """One allow rule: ``principal`` may ``operation`` on a resource."""
+
+    principal: str
+    resource_type: str  # topic / group / transactional-id / cluster
+    pattern: str  # literal / prefixed
+    name: str
+    operation: str  # Read / Write / Describe / Create ...
+
+
+def agency_group_prefixes(catalog: Catalog, app_id: str) -> dict[str, list[str]]:
+    """principal -> the consumer-group prefixes its simulator (or real client) uses."""
+    out: dict[str, list[str]] = {}
+    for agency in catalog.agencies:
+        prefixes = [f"{app_id}-sim-{agency.code}"]
+        if agency.kind is AgencyKind.POLICE:
+            prefixes.append(f"{app_id}-sim-{agency.kind.value}")  # the police simulator's group
+        out[agency.principal] = prefixes
+    return out
+
+
+def plan(catalog: Catalog, topic_prefix: str, app_id: str) -> list[AclRule]:
+    """Every allow rule of the deployment, sorted and without duplicates (admin is a super user)."""
+    rules: set[AclRule] = set()
+    for grant in acl_grants(catalog, topic_prefix):
+        if grant.principal != ADMIN:
+            rules.add(AclRule(grant.principal, TOPIC, LITERAL, grant.topic, _OPERATIONS[grant.operation]))
+    # the hub
+    for op in ("Read", "Write", "Describe", "Create"):
+        rules.add(AclRule(HUB, TOPIC, PREFIXED, app_id, op))
+    for spec in catalog.by_role(Role.TABLE_CHANGELOG):
+        rules.add(AclRule(HUB, TOPIC, LITERAL, topic_prefix + spec.name, "Create"))
+    for op in ("Read", "Describe"):
+        rules.add(AclRule(HUB, GROUP, PREFIXED, app_id, op))
+    for op in ("Write", "Describe"):
+        rules.add(AclRule(HUB, TRANSACTIONAL_ID, PREFIXED, app_id, op))
+    rules.add(AclRule(HUB, CLUSTER, LITERAL, CLUSTER_NAME, "Describe"))
+    # agencies and the court gateway: their own consumer groups only
+    for principal, prefixes in agency_group_prefixes(catalog, app_id).items():
+        for prefix in prefixes:
+            rules.add(AclRule(principal, GROUP, PREFIXED, prefix, "Read"))
+    rules.add(AclRule(COURT_GATEWAY, GROUP, PREFIXED, f"{app_id}-court", "Read"))
+    return sorted(rules)
+
+
+def acl_command_args(rules: list[AclRule]) -> list[list[str]]:
+    """``kafka.admin.AclCommand --add`` argument lists, batched.
+
+    AclCommand adds the cross product of its principals, operations and resources, so rules are
+    grouped by (principal, resource type, pattern type, set of operations): each group is one
+    command with many ``--topic`` (or ``--group``...) options, and no principal gets more than
+    its rules.
+    """
+    ops_of: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    for r in rules:
+        ops_of[(r.principal, r.resource_type, r.pattern, r.name)].add(r.operation)
+    batches: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = defaultdict(list)
+    for (principal, rtype, pattern, name), ops in ops_of.items():
+        batches[(principal, rtype, pattern, tuple(sorted(ops)))].append(name)
+    commands: list[list[str]] = []
+    for (principal, rtype, pattern, op_names), names in sorted(batches.items()):
+        args = ["--add", "--allow-principal", f"User:{principal}", "--resource-pattern-type", pattern]
+        for op in op_names:
+            args += ["--operation", op]
+        if rtype == CLUSTER:
+            args.append("--cluster")
+        else:
+            for name in sorted(names):
+                args += [f"--{rtype}", name]
+        commands.append(args)
+    return commands

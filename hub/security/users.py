@@ -1,0 +1,94 @@
+"""SCRAM credentials of every principal, generated at setup and kept in ``<data_dir>/secrets`` (0600).
+
+Passwords are random (``secrets.token_urlsafe``), written once to ``users.json`` readable by the
+owner only, never printed and never committed (``.hub-data`` is git-ignored).  The admin's
+password is the broker's own (``LocalBroker.admin_password``); it is not stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from hub.errors import ConfigError
+from hub.settings import HubSettings
+from topics.catalog import ADMIN, Catalog
+
+USERS_FILE = "users.json"
+_PRIVATE = 0o600
+_PASSWORD_BYTES = 24
+
+
+def principals(catalog: Catalog) -> list[str]:
+    """Every principal that needs a SCRAM user: the hub, the court gateway, every agency (not admin)."""
+    names = set(catalog.principals()) | {a.principal for a in catalog.agencies}
+    names.discard(ADMIN)
+    return sorted(names)
+
+
+class CredentialStore:
+    """``<data_dir>/secrets/users.json``: principal -> password, mode 0600 in a 0700 directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.secrets_dir = Path(data_dir).expanduser().resolve() / "secrets"
+        self.path = self.secrets_dir / USERS_FILE
+
+    def load(self) -> dict[str, str]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        data = json.loads(text)
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ConfigError(f"{self.path} is not a principal -> password map", field="secrets")
+        return {str(k): v for k, v in data.items()}
+
+    def ensure(self, names: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+        """All credentials of ``names`` (and any stored before); generates the missing ones."""
+        stored = self.load()
+        created = [n for n in names if n not in stored]
+        for name in created:
+            stored[name] = secrets.token_urlsafe(_PASSWORD_BYTES)
+        if created or not self.path.exists():
+            self._write(stored)
+        return stored, created
+
+    def password(self, principal: str) -> str:
+        try:
+            return self.load()[principal]
+        except KeyError:
+            raise ConfigError(
+                f"no credentials for {principal!r} in {self.path}; run `interop-hub security apply`",
+                field="principal",
+            ) from None
+
+    def settings_for(self, settings: HubSettings, principal: str) -> HubSettings:
+        """``settings`` authenticating as ``principal`` over SASL/SCRAM."""
+        return settings.model_copy(update={
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_username": principal,
+            "sasl_password": SecretStr(self.password(principal)),
+        })
+
+    def _write(self, data: dict[str, str]) -> None:
+        self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(dict(sorted(data.items())), handle, indent=1)
+        os.chmod(tmp, _PRIVATE)
+        tmp.replace(self.path)
+
+
+def admin_settings(settings: HubSettings, admin_password: str) -> HubSettings:
+    """``settings`` authenticating as the broker's super user ``admin``."""
+    return settings.model_copy(update={
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_username": ADMIN,
+        "sasl_password": SecretStr(admin_password),
+    })

@@ -1,0 +1,122 @@
+"""The benchmark harness's pure parts (percentiles, medians, ratios, rendering) and its --quick smoke run."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.bench.profile import summarise
+from hub.bench.roundtrip import middle_rate
+from hub.bench.stats import Figure, median, percentile, render_table, to_json
+
+ROOT = Path(__file__).resolve().parents[2]
+EVERY_FIGURE = (
+    "codec_us_ours",
+    "codec_us_avro",
+    "relay_events_per_s",
+    "faust_events_per_s",
+    "round_trips_per_s",
+    "hub_events_per_s",
+    "hub_events_per_s_vs_relay",
+    "events_per_round_trip",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "replay_events_per_s",
+    "raw_consume_events_per_s",
+    "rss_faust_table_mb",
+    "rss_plain_dict_mb",
+    "recovery_s",
+)
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile(values, 0) == 1.0 and percentile(values, 100) == 100.0
+    assert percentile([7.0], 95) == 7.0
+    assert math.isnan(percentile([], 50))
+    with pytest.raises(ValueError):
+        percentile(values, 101)
+
+
+def test_median_of_repeats_ignores_failed_runs() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([1.0, math.nan, 3.0]) == 2.0
+    assert math.isnan(median([]))
+
+
+def test_ratio_is_against_the_baseline_and_inverted_for_times() -> None:
+    rate = Figure("hub", "events/s", runs=[700.0, 800.0, 900.0], baseline="faust", baseline_value=1000.0)
+    assert rate.value == 800.0 and rate.ratio == pytest.approx(0.8)
+    time_ = Figure("codec", "µs", runs=[10.0], baseline="avro", baseline_value=120.0, ratio_up=False)
+    assert time_.ratio == pytest.approx(12.0)  # avro takes 12x as long as ours
+    assert Figure("x", "s", runs=[1.0]).ratio is None
+
+
+def test_table_and_json_show_medians_ratios_and_targets() -> None:
+    figs = [
+        Figure("round_trips_per_s", "rt/s", runs=[1500.0, 2500.0, 2100.0], target=">= 2000", met=True),
+        Figure(
+            "hub_events_per_s",
+            "events/s",
+            runs=[9000.0],
+            baseline="faust",
+            baseline_value=10000.0,
+            note="incl. audit",
+        ),
+    ]
+    table = render_table(figs)
+    header, rule, first, second = table.splitlines()[:4]
+    assert header.split()[:2] == ["figure", "median"] and set(rule) <= {"-", " "}
+    assert first.split()[:2] == ["round_trips_per_s", "2,100"] and "yes" in first
+    assert "0.9x" in second and "faust (10,000)" in second
+    assert "hub_events_per_s: incl. audit" in table
+    data = json.loads(to_json(figs, {"notes": []}))
+    assert data["figures"]["round_trips_per_s"]["value"] == 2100.0
+    assert data["figures"]["hub_events_per_s"]["ratio"] == 0.9
+
+
+def test_middle_rate_leaves_out_warm_up_and_drain() -> None:
+    arrivals = [0.0] * 5 + [10.0 + i / 100 for i in range(90)] + [60.0] * 5  # 100 replies/s in the middle
+    assert middle_rate(arrivals) == pytest.approx(100.0, rel=0.05)
+    assert middle_rate([1.0, 1.0]) == 0.0
+
+
+def test_profile_summary_ranks_self_and_own_code() -> None:
+    raw = (
+        "main (/x/hub/routing.py:10);encode (/x/hub/codec.py:5) 30\n"
+        "main (/x/hub/routing.py:10);select (/usr/lib/python3.11/selectors.py:1) 70\n"
+    )
+    s = summarise(raw, "hub worker", 1.0)
+    assert s.samples == 100
+    assert s.self_top[0] == ("select (selectors.py)", 70.0)
+    assert ("main (/x/hub/routing.py)", 100.0) in s.own_inclusive
+
+
+@pytest.mark.bench
+def test_quick_bench_reports_every_figure_as_json() -> None:
+    """``interop-hub bench --quick --json`` runs end to end and reports every figure (run with --bench)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub", "bench", "--quick", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    missing = [name for name in EVERY_FIGURE if name not in data["figures"]]
+    assert not missing, missing
+    for name in EVERY_FIGURE:
+        assert data["figures"][name]["value"] is not None, name

@@ -1,0 +1,120 @@
+"""The list digest, a consumer's store, joint-punishment measures and consumption restriction."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, date, datetime
+from typing import Any
+
+from agents.credit.joint import JointUnit
+from agents.credit.models import EVENT
+from agents.credit.sequencer import Sequencer
+from agents.credit.state import EMPTY_DIGEST, DigestAccumulator, canonical, list_digest
+from agents.credit.store import ListStore
+from hub.clock import ManualClock
+from hub.codec import default_codec
+from hub.envelope import envelope, message
+from tests.unit.test_credit_rules import ADULT, CASE_NO, decision, publish
+
+CODEC = default_codec()
+CLOCK = ManualClock(datetime(2025, 1, 2, 1, tzinfo=UTC))
+
+
+def encoded(event: dict[str, Any]) -> bytes:
+    env = envelope(CLOCK, request_id=str(event["decision_request_id"]), recipient="list-readers")
+    return CODEC.encode_message(message(EVENT, env, event))
+
+
+def history(n: int = 30, seed: int = 7) -> tuple[Sequencer, list[bytes]]:
+    rng = random.Random(seed)
+    seq, out, live = Sequencer(), [], []
+    for _ in range(n):
+        if live and rng.random() < 0.3:
+            lid = live.pop(rng.randrange(len(live)))
+            ev = publish(seq, decision("REVOKE", lid, reason="不应纳入"))
+        else:
+            ev = publish(seq, decision(ground="ABLE_BUT_REFUSING"))
+            live.append(ev["listing_id"])
+        out.append(encoded(ev))
+    return seq, out
+
+
+def test_digest_is_order_independent_and_incremental() -> None:
+    seq, _ = history()
+    entries = list(seq.state.entries.values())
+    acc = DigestAccumulator()
+    for e in reversed(entries):
+        acc.add(e)
+    assert acc.hexdigest() == list_digest(entries) == list_digest(reversed(entries)) == seq.state.hexdigest()
+    acc.remove(entries[0])
+    assert acc.hexdigest() == list_digest(entries[1:]) != seq.state.hexdigest()
+    assert list_digest([]) == EMPTY_DIGEST and len(EMPTY_DIGEST) == 64
+
+
+def test_canonical_form_survives_the_avro_round_trip() -> None:
+    """The consumer hashes what it decoded; the hub hashed what it built: they must agree."""
+    seq, raws = history(5)
+    decoded = CODEC.decode(raws[-1]).body
+    assert decoded["list_digest"] == seq.state.hexdigest()
+    lid = decoded["listing_id"]
+    assert canonical(decoded["entry"]) == canonical(seq.state.entries[lid])
+
+
+def test_store_rebuilt_from_the_log_has_the_hub_digest(tmp_path: Any) -> None:
+    seq, raws = history(40)
+    store = ListStore(tmp_path / "platform.sqlite", CODEC)
+    assert store.apply_batch([(i, raw, CODEC.decode(raw).body) for i, raw in enumerate(raws)]) == 40
+    assert store.digest() == seq.state.hexdigest() == store.published_digest()
+    store.close()
+    reopened = ListStore(tmp_path / "platform.sqlite", CODEC)  # a restart reloads the same copy
+    assert reopened.digest() == seq.state.hexdigest() and reopened.next_offset == 40
+    assert reopened.apply_batch([(0, raws[0], CODEC.decode(raws[0]).body)]) == 0  # re-delivery ignored
+    exported = list(reopened.export_lines())
+    assert [json.loads(line)["listing_id"] for line in exported] == sorted(seq.state.entries)
+    reopened.close()
+
+
+def test_lookup_says_whether_and_why_and_as_of_a_past_moment() -> None:
+    seq = Sequencer()
+    store = ListStore(":memory:", CODEC)
+    first = publish(seq, decision(ground="ABLE_BUT_REFUSING"), now=datetime(2025, 1, 2, 2, tzinfo=UTC))
+    gone = publish(seq, decision("REVOKE", first["listing_id"], reason="不应纳入"),
+                   now=datetime(2025, 1, 3, 2, tzinfo=UTC))
+    store.apply_batch([(i, encoded(e), CODEC.decode(encoded(e)).body) for i, e in enumerate([first, gone])])
+    now = store.lookup(ADULT, include_removed=True)
+    assert not now.listed and now.removed_listing_ids == [first["listing_id"]]
+    then = store.lookup(ADULT, as_of_ms=int(datetime(2025, 1, 2, 12, tzinfo=UTC).timestamp() * 1000))
+    assert then.listed and then.entries[0]["ground"] == "ABLE_BUT_REFUSING"
+    assert then.entries[0]["content"]["dishonest_behaviour"]
+
+
+def test_listing_implies_consumption_restriction_but_not_the_reverse_004_s23() -> None:
+    """004 §23: 纳入失信名单同时限制消费; 仅符合限制消费情形的，不得纳入失信名单."""
+    seq = Sequencer()
+    store = ListStore(":memory:", CODEC)
+    other = "110105198502020011"
+    assert store.place_restriction("XF1", other, CASE_NO, 1)
+    assert store.consumption_restricted(other) and not store.is_listed(other)
+    ev = publish(seq, decision(ground="ABLE_BUT_REFUSING"))
+    store.apply_batch([(0, encoded(ev), CODEC.decode(encoded(ev)).body)])
+    assert store.is_listed(ADULT) and store.consumption_restricted(ADULT)
+    assert store.lift_restriction("XF1", 2, "PERFORMED") and not store.consumption_restricted(other)
+    assert not store.lift_restriction("XF1", 3, "PERFORMED")  # already lifted
+
+
+def test_joint_unit_restricts_while_listed_and_lifts_at_the_moment_of_deletion() -> None:
+    """Tendering notice §4: restrictions end when the listing is deleted; memo §2 real-time updates."""
+    seq = Sequencer()
+    listed_at = datetime(2025, 1, 2, 2, tzinfo=UTC)
+    deleted_at = datetime(2025, 1, 9, 3, tzinfo=UTC)
+    ev = publish(seq, decision(ground="ABLE_BUT_REFUSING"), now=listed_at)
+    gone = publish(seq, decision("DELETE", ev["listing_id"], day=date(2025, 1, 9), deletion_ground="PERFORMED"),
+                   now=deleted_at)
+    unit = JointUnit("caac", ListStore(":memory:", CODEC))
+    unit.apply([(0, encoded(ev), CODEC.decode(encoded(ev)).body)])
+    assert not unit.check(ADULT).allowed and unit.check(ADULT).listing_ids == [ev["listing_id"]]
+    unit.apply([(1, encoded(gone), CODEC.decode(encoded(gone)).body)])
+    assert unit.check(ADULT).allowed
+    assert unit.periods(ADULT) == [(ev["listing_id"], int(listed_at.timestamp() * 1000),
+                                    int(deleted_at.timestamp() * 1000))]
