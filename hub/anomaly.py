@@ -36,6 +36,8 @@ class Notice:
     acked_ms: int | None = None
     resolution_delivered_ms: int | None = None
     escalated: bool = False
+    #: 24 hours from when this party became affected (a court may join an open anomaly later)
+    due_ms: int | None = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.anomaly import HUB, Anomaly, AnomalyBook, Notice
+from hub.anomaly import HUB, NOTIFY_WITHIN_MS, Anomaly, AnomalyBook, Notice
 from hub.app import app, dead_letters, emit, forward, runtime, settings
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
@@ -78,7 +78,7 @@ async def notify(a: Anomaly) -> None:
     now = runtime.clock.now_ms()
     recipients = a.recipients() or [COURT_GATEWAY]
     for recipient in recipients:
-        notice = a.notices.setdefault(recipient, Notice(recipient))
+        notice = a.notices.setdefault(recipient, Notice(recipient, due_ms=max(now, a.detected_ms) + NOTIFY_WITHIN_MS))
         try:
             if notice.delivered_ms is None:
                 notice.message_id = await _send_notice(a, recipient)
@@ -189,8 +189,9 @@ async def sweep_anomalies() -> None:
         if anomaly.open and (pending or not anomaly.notices):
             await notify(anomaly)
         for notice in anomaly.notices.values():
-            late = notice.delivered_ms is None or notice.delivered_ms > anomaly.notify_due_ms
-            if late and now > anomaly.notify_due_ms and not notice.escalated:
+            due = notice.due_ms or anomaly.notify_due_ms
+            late = notice.delivered_ms is None or notice.delivered_ms > due
+            if late and now > due and not notice.escalated:
                 notice.escalated = True
                 runtime.metrics.notices_overdue_total.inc()
                 log.error("notice of %s to %s not delivered within 24 hours", anomaly.anomaly_id, notice.recipient)
