@@ -87,8 +87,11 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
                                and m.body["state"] == "OPEN" and "京0105" in m.body["affected_courts"])
         notice = notices[0].body
         assert notice["kind"] in ("AGENCY_SILENT", "HEARTBEAT_MISSING")
+        # the court became affected when its request passed the warning (the anomaly itself may be older:
+        # a missing-heartbeat anomaly of the same bank, opened while an earlier module ran)
         sent = notices[0].envelope["sent_at"]
-        assert (sent - notice["detected_at"]).total_seconds() < 24 * HOUR, "notified well inside 24 hours"
+        affected = warning[0].body["emitted_at"]
+        assert (sent - affected).total_seconds() < 24 * HOUR, "notified well inside 24 hours"
         bank_notices = [m for m in (CODEC.decode(r.value) for r in await bank_tap.collect(
             lambda rs: any(CODEC.decode(r.value).schema == NOTICE for r in rs))) if m.schema == NOTICE]
         assert any(m.body["anomaly_id"] == notice["anomaly_id"] for m in bank_notices) or notice["kind"] != \
