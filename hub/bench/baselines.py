@@ -21,27 +21,28 @@ STEP_TIMEOUT_S = (
 )
 
 
-async def sink_span(settings: HubSettings, topic: str) -> tuple[int, float]:
+async def sink_span(settings: HubSettings, topic: str, idle_s: float = 5.0) -> tuple[int, float]:
     """(records, seconds between the first and the last record's timestamp) of ``topic``."""
     consumer = AIOKafkaConsumer(
-        enable_auto_commit=False, max_partition_fetch_bytes=16 * 1024 * 1024, **settings.kafka_client_kwargs()
+        enable_auto_commit=False, auto_offset_reset="earliest", **settings.kafka_client_kwargs()
     )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
+        total = sum((await consumer.end_offsets(tps)).values())
+        for tp in tps:
+            consumer.seek(tp, 0)
         first, last, count = float("inf"), 0.0, 0
-        pending = {tp for tp in tps if ends[tp] > 0}
-        while pending:
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
+        while count < total and loop.time() - quiet_since < idle_s:
             batch = await consumer.getmany(timeout_ms=500, max_records=10000)
-            for tp, records in batch.items():
+            for records in batch.values():
+                quiet_since = loop.time()
                 for rec in records:
                     first, last = min(first, rec.timestamp), max(last, rec.timestamp)
                     count += 1
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    pending.discard(tp)
         return count, max(last - first, 1.0) / 1000.0
     finally:
         await consumer.stop()

@@ -367,11 +367,11 @@ def _bench(args: argparse.Namespace, settings: HubSettings) -> int:
     if args.quick:
         args.requests = args.requests or 1500
         args.events = args.events or 5_000
-        args.outstanding = args.outstanding or 20_000
+        args.outstanding = args.outstanding or 10_000
         args.latency_seconds = args.latency_seconds or 4.0
         args.peak_seconds = args.peak_seconds or 5.0
         args.repeat = args.repeat or 1
-    args.requests = args.requests or 20_000
+    args.requests = args.requests or 10_000
     args.events = args.events or 100_000
     args.outstanding = args.outstanding or DEFAULT_OUTSTANDING
     args.latency_seconds = args.latency_seconds or 20.0
@@ -421,7 +421,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--repeat", type=int, default=0, help="repeats of each measurement, medians reported (3)")
     p.add_argument("--bootstrap", help="use this broker instead of starting a local one")
     p.add_argument(
-        "--requests", type=int, default=0, help="most requests per peak run, and the baselines' (20000)"
+        "--requests", type=int, default=0, help="most requests per peak run, and the baselines' (10000)"
     )
     p.add_argument("--peak-seconds", type=float, default=0.0, help="aimed length of each peak run (20)")
     p.add_argument("--events", type=int, default=0, help="ListEvents replayed (100000)")

@@ -224,6 +224,31 @@ async def end_offsets(settings: HubSettings, prefixes: Iterable[str]) -> dict[st
         await consumer.stop()
 
 
+async def group_lag(settings: HubSettings, group: str, topics: Iterable[str]) -> int:
+    """Records of ``topics`` not yet committed by consumer group ``group`` (all of them if it has none)."""
+    names = list(topics)
+    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        described = await admin.describe_topics(names)
+    finally:
+        await admin.close()
+    tps = [
+        TopicPartition(d["topic"], p["partition"])
+        for d in described
+        if not d["error_code"]
+        for p in d["partitions"]
+    ]
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **settings.kafka_client_kwargs())
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return sum(max(end - (committed[tp].offset if tp in committed else 0), 0) for tp, end in ends.items())
+
+
 async def wait_until(predicate: object, timeout_s: float, interval_s: float = 0.25) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

@@ -17,7 +17,9 @@ from pathlib import Path
 
 INSTALL_HINT = "py-spy is not installed: `pip install py-spy` (into the same environment) to use --profile"
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
-OWN_CODE = ("/hub/", "/agents/", "/topics/")
+OWN_CODE = ("hub/", "agents/", "topics/")  # py-spy shows paths relative to sys.path entries
+#: the process entry points (always on the stack) and the harness itself
+NOT_HOT = ("hub/__main__.py", "hub/cli.py", "hub/worker_commands.py", "hub/agency_commands.py", "hub/bench/")
 
 
 def py_spy() -> str | None:
@@ -75,7 +77,9 @@ def summarise(text: str, process: str, seconds: float, top: int = 12) -> Profile
         self_counts[_short(frames[-1])] += count
         seen: set[str] = set()
         for frame in frames:
-            if any(m in frame for m in OWN_CODE) and "/bench/" not in frame:
+            match = _FRAME.match(frame.strip())
+            path = match["file"] if match else ""
+            if path.startswith(OWN_CODE) and not path.startswith(NOT_HOT):
                 name = _short(frame)
                 if name not in seen:
                     seen.add(name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from hub.bench.env import BenchEnv, apply_topics, end_offsets
+from hub.bench.env import BenchEnv, apply_topics, end_offsets, group_lag, wait_until
 from hub.bench.load import (
     BANK,
     Replies,
@@ -100,7 +100,7 @@ class HubUnderTest:
         async with Replies(self.settings) as replies:
             prod = await producer(self.settings)
             try:
-                collecting = asyncio.create_task(replies.collect(keys, timeout_s, idle_s=30.0))
+                collecting = asyncio.create_task(replies.collect(keys, timeout_s, idle_s=60.0))
                 topic = requests_topic(self.settings)
                 sent = await (send_paced(prod, topic, reqs, rate) if rate else send_all(prod, topic, reqs))
                 await collecting
@@ -108,6 +108,25 @@ class HubUnderTest:
                 await prod.stop()
         pairs = [(sent[k], replies.arrived[k]) for k in keys if k in replies.arrived]
         return len(pairs), pairs
+
+    async def settle(self, timeout_s: float = 300.0) -> bool:
+        """Wait until the hub and the bank have committed everything they were sent (a drained backlog)."""
+        s = self.settings
+        hub_in = [
+            s.topic(x.name)
+            for r in EXTERNAL_ROLES
+            for x in DEFAULT_CATALOG.by_role(r)
+            if x.agency in (None, BANK)
+        ]
+        inbox = [s.topic(x.name) for x in DEFAULT_CATALOG.by_role(Role.AGENCY_INBOX) if x.agency == BANK]
+
+        async def drained() -> bool:
+            return (
+                await group_lag(s, s.app_id, hub_in) == 0
+                and await group_lag(s, f"{s.app_id}-sim-{BANK}", inbox) == 0
+            )
+
+        return await wait_until(drained, timeout_s, 1.0)
 
     async def hub_events(self) -> int:
         """Records the hub has consumed plus produced so far (from the end offsets of its topics)."""
@@ -119,6 +138,7 @@ class HubUnderTest:
         )
 
     async def peak(self, count: int) -> Peak:
+        await self.settle()
         reqs = self.requests(count)
         before = await self.hub_events()
         answered, pairs = await self.round(reqs, timeout_s=max(120.0, count / 50))
@@ -129,6 +149,7 @@ class HubUnderTest:
         return Peak(rate, rate * per_rt, per_rt, answered, count)
 
     async def latency(self, rate: float, seconds: float) -> Latency:
+        await self.settle()
         reqs = self.requests(max(int(rate * seconds), 50))
         answered, pairs = await self.round(reqs, timeout_s=seconds + 120, rate=rate)
         ms = [(a - s) * 1000 for s, a in pairs]
