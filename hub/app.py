@@ -20,6 +20,7 @@ from hub.audit_io import last_record
 from hub.codec import AvroCodec, AvroMessage, check_size
 from hub.deadletter import DeadLetters, RawRecord
 from hub.errors import CatalogError, EncodeError, HubError
+from hub.producer import GuardedProducer, HubApp
 from hub.runtime import HubRuntime
 from hub.settings import HubSettings, get_settings
 from topics.catalog import HUB_PARTITIONS, Role, TopicSpec
@@ -78,7 +79,7 @@ def _credentials(settings: HubSettings) -> faust.SASLCredentials | None:
 
 
 def create_app(settings: HubSettings) -> faust.App:
-    return faust.App(
+    return HubApp(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=_credentials(settings),
@@ -119,12 +120,24 @@ async def send_raw(topic: str, key: str, value: bytes, headers: list[tuple[str, 
     return int(metadata.offset)
 
 
+async def send_soon(topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None) -> None:
+    """Enqueue ``value`` for ``topic`` without waiting for the ack (the hot path, see :mod:`hub.producer`).
+
+    The send is acknowledged before the offset of the record being processed is committed; a send
+    that fails for good stops this worker from committing at all.
+    """
+    producer = app.producer
+    fut = await producer.send(topic, key.encode(), value, None, None, headers)
+    if isinstance(producer, GuardedProducer):
+        producer.watch(fut)  # type: ignore[arg-type]
+
+
 AUDIT_TOPIC = settings.topic(runtime.catalog.one(Role.AUDIT).name)
 
 
 async def _audit_send(value: bytes, key: str) -> None:
     # Enqueued in chain order (under the audit lock); the producer delivers in that order.
-    await app.producer.send(AUDIT_TOPIC, key.encode(), value, None, None, None)
+    await send_soon(AUDIT_TOPIC, key, value, None)
 
 
 async def _audit_last() -> AvroMessage | None:
@@ -139,29 +152,31 @@ async def audit(entry: AuditEntry) -> None:
     runtime.metrics.audit_records_total.labels(entry.action).inc()
 
 
-async def emit(name: str, key: str, msg: AvroMessage, headers: list[tuple[str, bytes]] | None = None) -> int:
-    """Encode ``msg`` and produce it to catalog topic ``name``; counted and audited."""
+async def emit(name: str, key: str, msg: AvroMessage, headers: list[tuple[str, bytes]] | None = None) -> None:
+    """Encode ``msg`` and produce it to catalog topic ``name``; counted and audited.
+
+    The audit record names the message by id and payload digest: its offset is not known yet (the
+    send is pipelined, :func:`send_soon`).
+    """
     spec = runtime.catalog.get(name)
     raw = runtime.codec.encode_message(msg)
-    offset = await send_raw(settings.topic(name), key, raw, headers or [])
+    await send_soon(settings.topic(name), key, raw, headers)
     runtime.metrics.messages_sent_total.labels(spec.role.value, msg.message_type).inc()
     await audit(AuditEntry(
-        "EMIT", settings.topic(name), raw, "hub", partition=None, offset=offset, message_type=msg.message_type,
+        "EMIT", settings.topic(name), raw, "hub", partition=None, offset=None, message_type=msg.message_type,
         message_id=str(msg.envelope["message_id"]), request_id=msg.request_id, case_number=key,
         agency=spec.agency or str(msg.envelope.get("recipient")), decision="emitted",
     ))
-    return offset
 
 
 async def forward(name: str, key: str, raw: bytes, message_type: str,
-                  headers: list[tuple[str, bytes]] | None = None, request_id: str | None = None) -> int:
+                  headers: list[tuple[str, bytes]] | None = None, request_id: str | None = None) -> None:
     """Produce already-encoded bytes unchanged (a sealed reply must reach the court as the bank sealed it)."""
     spec = runtime.catalog.get(name)
-    offset = await send_raw(settings.topic(name), key, raw, headers or [])
+    await send_soon(settings.topic(name), key, raw, headers)
     runtime.metrics.messages_sent_total.labels(spec.role.value, message_type).inc()
-    await audit(AuditEntry("EMIT", settings.topic(name), raw, "hub", offset=offset, message_type=message_type,
+    await audit(AuditEntry("EMIT", settings.topic(name), raw, "hub", message_type=message_type,
                            request_id=request_id, case_number=key, agency=spec.agency, decision="forwarded"))
-    return offset
 
 
 dead_letters = DeadLetters(runtime, send_raw)

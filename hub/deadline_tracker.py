@@ -29,8 +29,16 @@ WAITING = frozenset({State.DELIVERED.value, State.PARTIALLY_ANSWERED.value})
 ANSWERED = frozenset({State.ANSWERED.value, State.ANSWERED_LATE.value})
 
 
+CHUNK = 64  # entries per index row: a busy minute is many small rows, never one growing list
+
+
 def _key(partition: int, minute: int) -> str:
+    """The row holding how many chunks the minute has."""
     return f"{partition}:{minute}"
+
+
+def _chunk_key(partition: int, minute: int, n: int) -> str:
+    return f"{partition}:{minute}:{n}"
 
 
 def _cursor_key(partition: int) -> str:
@@ -38,21 +46,31 @@ def _cursor_key(partition: int) -> str:
 
 
 def schedule(partition: int, at_ms: int, kind: str, request_id: str) -> None:
-    """Add an index entry (inside stream processing); never before the partition's cursor."""
+    """Add an index entry (inside stream processing); never before the partition's cursor.
+
+    Appending costs O(CHUNK) whatever the number of requests due in that minute (each table write is
+    one changelog record, so a single growing list per minute would make scheduling quadratic).
+    """
     cursor = deadline_index.get(_cursor_key(partition))
     if cursor is None:
         cursor = runtime.clock.now_ms() // MINUTE_MS - 1
         deadline_index[_cursor_key(partition)] = cursor
     minute = max(at_ms // MINUTE_MS, cursor + 1)
-    entries = deadline_index.get(_key(partition, minute)) or []
-    if [kind, request_id] not in entries:
-        deadline_index[_key(partition, minute)] = [*entries, [kind, request_id]]
+    chunks = deadline_index.get(_key(partition, minute)) or 0
+    entry = [kind, request_id]
+    last = deadline_index.get(_chunk_key(partition, minute, chunks - 1)) if chunks else None
+    if last is not None and len(last) < CHUNK:
+        if entry not in last:
+            deadline_index[_chunk_key(partition, minute, chunks - 1)] = [*last, entry]
+        return
+    deadline_index[_chunk_key(partition, minute, chunks)] = [entry]
+    deadline_index[_key(partition, minute)] = chunks + 1
 
 
-def observe_request(request_id: str, rec: dict[str, Any]) -> None:
-    """Called for every row written to ``requests``."""
+def observe_request(request_id: str, rec: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """Called for every row written to ``requests`` (``old``: the row it replaces); acts on transitions only."""
     state, ts = rec["log"][-1]
-    if ts != rec["at"]:
+    if ts != rec["at"] or (old is not None and len(old["log"]) == len(rec["log"])):
         return
     metrics = runtime.metrics
     if state == State.DELIVERED.value and rec.get("due") is not None:
@@ -123,6 +141,24 @@ def on_warning(fn: Any) -> Any:
     return fn
 
 
+async def _run_minute(partition: int, minute: int, now_ms: int) -> None:
+    """Handle every entry of one minute, including those flows add while we await, then drop its rows."""
+    n = 0
+    while n < (deadline_index.get(_key(partition, minute)) or 0):
+        handled = 0
+        while True:
+            entries = deadline_index.get(_chunk_key(partition, minute, n)) or []
+            if handled >= len(entries):
+                break
+            for kind, request_id in entries[handled:]:
+                await _handle(kind, request_id, now_ms)
+            handled = len(entries)
+        del deadline_index[_chunk_key(partition, minute, n)]
+        n += 1
+    if deadline_index.get(_key(partition, minute)) is not None:
+        del deadline_index[_key(partition, minute)]
+
+
 @on_tick
 async def process_deadlines(partition: int, now_ms: int) -> None:
     cursor = deadline_index.get(_cursor_key(partition))
@@ -130,18 +166,8 @@ async def process_deadlines(partition: int, now_ms: int) -> None:
         return
     now_minute = now_ms // MINUTE_MS
     for minute in range(cursor + 1, now_minute + 1):
-        entries = deadline_index.get(_key(partition, minute))
-        if not entries:
-            continue
-        for kind, request_id in entries:
-            await _handle(kind, request_id, now_ms)
-        # flows of this partition may have scheduled into this minute while we awaited
-        remaining = [e for e in deadline_index.get(_key(partition, minute)) or [] if e not in entries]
-        if remaining:
-            deadline_index[_key(partition, minute)] = remaining
-        else:
-            del deadline_index[_key(partition, minute)]
+        await _run_minute(partition, minute, now_ms)
     # The current minute stays open (entries scheduled "now" land in it and run on the next tick,
-    # even when a manual clock stands still); processed buckets are deleted, so none runs twice.
+    # even when a manual clock stands still); processed rows are deleted, so none runs twice.
     if now_minute - 1 != cursor:
         deadline_index[_cursor_key(partition)] = now_minute - 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -56,6 +57,7 @@ def is_working_day(day: date) -> bool:
     return bool(chinese_calendar.is_workday(day))
 
 
+@lru_cache(maxsize=4096)  # pure; every request of a day asks the same question
 def add_working_days(day: date, n: int) -> date:
     """The ``n``-th working day after ``day`` (``day`` itself does not count)."""
     current, counted = day, 0

@@ -1,8 +1,8 @@
 """Handing a court request to an agency: the one way every flow does it.
 
-The request's row is written (routed) *before* the forward, because a fast agency's reply may be
-processed by the outbox agent before the forward returns; the row is then marked delivered unless
-the answer already came.  The ``delivered-at`` header carries the moment the request reached the
+The request's row is written (routed and delivered, one table write) *before* the forward, because
+a fast agency's reply may be processed by the outbox agent before the forward returns; if the
+forward fails the row is marked failed.  The ``delivered-at`` header carries the moment the request reached the
 hub (000 §16); a resend goes again with its first delivery time and the agency answers it once.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hub.app import forward, runtime
 from hub.errors import ValidationError
-from hub.lifecycle import State, new_record, transition
+from hub.lifecycle import State, can_transition, new_record, transition
 from hub.tables import requests
 from topics.catalog import inbox_name
 
@@ -30,9 +30,14 @@ async def deliver(msg_type: str, raw: bytes, *, request_id: str, court: str, cas
     now = runtime.clock.now_ms()
     rec = new_record(request_id, type_=msg_type, court=court, case=case, agency=agency, now_ms=now,
                      partition=partition, correlation=correlation)
-    requests[request_id] = transition(rec, State.ROUTED, now)
-    await forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(now).encode())], request_id=request_id)
-    current = requests.get(request_id)
-    if current is not None and current["state"] == State.ROUTED.value:
-        requests[request_id] = transition(current, State.DELIVERED, runtime.clock.now_ms())
+    requests[request_id] = transition(transition(rec, State.ROUTED, now), State.DELIVERED, now)
+    try:
+        await forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(now).encode())],
+                      request_id=request_id)
+    except Exception:
+        # Not handed over after all: no deadline may run against the agency (the caller rejects it).
+        current = requests.get(request_id)
+        if current is not None and can_transition(current, State.FAILED):
+            requests[request_id] = transition(current, State.FAILED, runtime.clock.now_ms())
+        raise
     return True

@@ -152,6 +152,13 @@ class DeliveryError(RoutingError):
     retriable = True
 
 
+class SendLost(DeliveryError):
+    """A pipelined send was not acknowledged: this worker must not commit; a restart redelivers."""
+
+    code = "send_lost"
+    retriable = False
+
+
 class NoRoute(RoutingError):
     """No flow handles this message type on this topic."""
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 TICK = "cn.court.interop.ops.Tick"
 TICK_INTERVAL_S = 1.0
 
-Observer = Callable[[str, dict[str, Any]], None]
+Observer = Callable[[str, dict[str, Any], dict[str, Any] | None], None]  # (key, new row, row it replaces)
 
 
 class ObservedTable(faust.Table):  # type: ignore[type-arg]
@@ -36,9 +36,10 @@ class ObservedTable(faust.Table):  # type: ignore[type-arg]
     observer: Observer | None = None
 
     def on_key_set(self, key: Any, value: Any) -> None:
+        old = self.data.get(key) if self.observer is not None else None
         super().on_key_set(key, value)
         if self.observer is not None and isinstance(value, dict):
-            self.observer(key, value)
+            self.observer(key, value, old if isinstance(old, dict) else None)
 
 
 def hub_table(name: str, cls: type[Any] = faust.Table) -> Any:
@@ -54,7 +55,8 @@ def hub_table(name: str, cls: type[Any] = faust.Table) -> Any:
 
 #: request id -> lifecycle record (hub.lifecycle); every write is observed by the deadline tracker
 requests: ObservedTable = hub_table("requests", ObservedTable)
-#: "<partition>:<minute>" -> [[kind, request id], ...] due in that minute; "<partition>:cursor" -> last minute done
+#: "<partition>:<minute>" -> number of chunks due in that minute; "<partition>:<minute>:<n>" -> [[kind, request id],
+#: ...] (at most hub.deadline_tracker.CHUNK); "<partition>:cursor" -> last minute done
 deadline_index = hub_table("deadline_index")
 
 TickHandler = Callable[[int, int], Awaitable[None]]  # (partition, now_ms)

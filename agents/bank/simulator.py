@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from agents.bank.ledger import BankLedger
 from agents.population import Population
@@ -135,10 +135,13 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
                 await producer.send_and_wait(outbox, bank.heartbeat(), key=bank.code.encode())
                 next_beat = time.monotonic() + bank.heartbeat_s
             batch = await consumer.getmany(timeout_ms=200, max_records=200)
-            for records in batch.values():
-                for rec in records:
-                    await _process(bank, producer, outbox, rec)
+            sent = [
+                await _process(bank, producer, outbox, rec) for records in batch.values() for rec in records
+            ]
             if batch:
+                # every reply of the batch acknowledged before the batch is committed (at least once;
+                # a redelivered request finds its effect in the ledger and gets the same reply)
+                await asyncio.gather(*(s for s in sent if s is not None))
                 await consumer.commit()
     finally:
         await producer.stop()
@@ -146,10 +149,13 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
 
 
 async def _process(bank: SimulatedBank, producer: AIOKafkaProducer, outbox: str,
-                   rec: ConsumerRecord[bytes, bytes]) -> None:
+                   rec: ConsumerRecord[bytes, bytes]) -> asyncio.Future[RecordMetadata] | None:
+    """Apply one request to the ledger and enqueue its reply; returns the reply's delivery future."""
     reply = bank.handle_bytes(rec.value, list(rec.headers))
-    if reply is not None:
-        await producer.send_and_wait(outbox, reply, key=rec.key)
+    if reply is None:
+        return None
+    fut: asyncio.Future[RecordMetadata] = await producer.send(outbox, reply, key=rec.key)
+    return fut
 
 
 def bank_codes(selected: Sequence[str] | None = None) -> list[str]:

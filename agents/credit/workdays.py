@@ -23,27 +23,29 @@ from hub.errors import WorkingCalendarUnavailable
 THREE_WORKING_DAYS = 3
 
 
+def _unavailable(day: date) -> WorkingCalendarUnavailable:
+    return WorkingCalendarUnavailable(
+        f"no official working-day calendar for {day.year} in chinese-calendar {chinese_calendar.__version__}",
+        field="date",
+    )
+
+
 def is_working_day(day: date) -> bool:
     """True on a working day of the official calendar (including 调休 make-up days)."""
     try:
         return deadlines.is_working_day(day)
     except NotImplementedError as exc:
-        raise WorkingCalendarUnavailable(
-            f"no official working-day calendar for {day.year} in chinese-calendar {chinese_calendar.__version__}",
-            field="date",
-        ) from exc
+        raise _unavailable(day) from exc
 
 
 def add_working_days(day: date, n: int) -> date:
     """The n-th working day strictly after ``day`` (n >= 1)."""
     if n < 1:
         raise ValueError("n must be at least 1")
-    current, found = day, 0
-    while found < n:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            found += 1
-    return current
+    try:
+        return deadlines.add_working_days(day, n)
+    except NotImplementedError as exc:
+        raise _unavailable(day) from exc
 
 
 def working_days_between(start: date, end: date) -> int:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from hub.audit import AuditEntry, AuditLog, verify
+import pytest
+
+from hub.audit import AuditEntry, AuditLog, seal_encoded, verify
 from hub.clock import ManualClock
 from hub.codec import default_codec
+from hub.errors import CodecError
 
 CODEC = default_codec()
 
@@ -65,3 +68,17 @@ async def test_a_restarted_writer_continues_the_chain() -> None:
     log = AuditLog(CODEC, ManualClock(), send, last)
     await log.append(AuditEntry("EMIT", "court.replies", b"x", "hub"))
     assert (await verify(CODEC, _records(first + out))).ok
+
+
+async def test_the_spliced_encoding_equals_a_full_encode_of_the_sealed_record() -> None:
+    for raw in await _chain(5):
+        rec = CODEC.decode(raw)
+        assert len(rec.body["hash"]) == 64
+        assert CODEC.encode_message(rec) == raw  # the bytes sent are exactly the record's encoding
+
+
+def test_splicing_refuses_a_record_that_does_not_end_with_a_blank_hash() -> None:
+    with pytest.raises(CodecError):
+        seal_encoded(b"\x00\x01", "0" * 64)
+    with pytest.raises(CodecError):
+        seal_encoded(b"\x01\x00", "0" * 63)

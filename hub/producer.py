@@ -1,0 +1,56 @@
+"""The hub's producer: sends are pipelined, and no input offset is committed after a lost send.
+
+The hub hands a message to the producer and goes on with the next record instead of waiting for
+the broker's acknowledgement of each send (waiting serialises every record behind one network round
+trip).  That keeps *at least once* because faust flushes the producer before it commits the input
+offsets (``Consumer._commit_offsets``): every message produced while processing a record is
+acknowledged before that record counts as done.  What flushing alone does not do is notice a send
+that failed for good (aiokafka retries until its delivery timeout, then fails the message's future).
+:class:`GuardedProducer` watches those futures and, once one failed, refuses every later flush, so
+faust can never again commit in this process: the worker crashes, and the restarted worker gets the
+records again from the last commit (duplicates are absorbed by request-id idempotency).
+
+The done-callback runs before the flush that waited on the failed batch resumes (aiokafka resolves
+a batch's message futures in the same call that resolves the batch), so the refusal is in place
+before the commit that would otherwise follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+from faust.transport.drivers.aiokafka import Producer
+
+from hub.errors import SendLost
+
+log = logging.getLogger(__name__)
+
+
+class GuardedProducer(Producer):
+    """faust's aiokafka producer that refuses to flush once a watched send has failed."""
+
+    send_failure: BaseException | None = None
+
+    def watch(self, fut: asyncio.Future[Any]) -> None:
+        fut.add_done_callback(self._check)
+
+    def _check(self, fut: asyncio.Future[Any]) -> None:
+        exc: BaseException | None = asyncio.CancelledError() if fut.cancelled() else fut.exception()
+        if exc is not None and self.send_failure is None:
+            self.send_failure = exc
+            log.critical("a send was not acknowledged (%r): no further offset commit from this worker", exc)
+
+    async def flush(self) -> None:
+        await super().flush()
+        if self.send_failure is not None:
+            raise SendLost(f"a message was not acknowledged by the broker: {self.send_failure!r}")
+
+
+class HubApp(faust.App):
+    """The faust app of the hub, with :class:`GuardedProducer` as its producer."""
+
+    def _new_producer(self) -> GuardedProducer:
+        return GuardedProducer(self.transport, loop=self.loop, beacon=self.beacon)
