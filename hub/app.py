@@ -90,7 +90,7 @@ def create_app(settings: HubSettings) -> faust.App:
         topic_partitions=HUB_PARTITIONS,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(settings.data_dir / "faust" / settings.app_id),  # tables are per app (RocksDB locks)
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_bind=settings.web_host,

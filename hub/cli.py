@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from hub import event_loop
 from hub.console import echo
 from hub.errors import HubError
 from hub.masking import install_masking
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     install_masking()  # every process (worker, simulators): no resident ID, account or phone in a log line
+    event_loop.install(settings)
     try:
         code: int = args.func(args, settings)
     except HubError as exc:

@@ -86,7 +86,7 @@ def observe_request(request_id: str, rec: dict[str, Any], old: dict[str, Any] | 
         metrics.requests_completed_total.labels(rec["agency"], rec["type"], state).inc()
 
 
-requests.observer = observe_request
+requests.observers.append(observe_request)
 
 
 def _ts(ms: int | None) -> datetime | None:

@@ -38,7 +38,12 @@ class HubSettings(BaseSettings):
     # --- topics and app ----------------------------------------------------------------
     topic_prefix: str = Field("", description="prefix of every catalog topic (tests use a random one)")
     app_id: str = Field("interop-hub", description="faust app id: group id and internal-topic prefix")
-    store: str = Field("memory://", description="faust table store URL")
+    store: str = Field("memory://", description="faust table store URL of the small tables")
+    large_table_store: str = Field(
+        "rocksdb://", description="store of the per-request tables (requests, deadline_index): rocksdb:// or memory://"
+    )
+    rocksdb_cache_mb: int = Field(16, description="block cache of each RocksDB partition database")
+    rocksdb_write_buffer_mb: int = Field(8, description="memtable size of each RocksDB partition database")
     max_message_bytes: int = Field(1_048_576, description="largest accepted message value")
 
     # --- web, metrics --------------------------------------------------------------------
@@ -51,6 +56,9 @@ class HubSettings(BaseSettings):
         "system", description="'manual' lets tests and the demo advance time explicitly"
     )
     clock_start: str | None = Field(None, description="ISO-8601 start instant of a manual clock")
+
+    # --- runtime -------------------------------------------------------------------------
+    event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="event loop of every hub process")
 
     # --- logging -------------------------------------------------------------------------
     log_level: str = "INFO"

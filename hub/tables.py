@@ -20,6 +20,7 @@ from hub.app import app, runtime, settings, topic_for
 from hub.codec import AvroMessage
 from hub.envelope import envelope, message
 from hub.errors import CatalogError
+from hub.table_store import HubRocksStore, is_rocksdb, rocksdb_options, rocksdb_url
 from topics.catalog import HUB_PARTITIONS, HUB_TABLES, Role, table_changelog_name
 
 log = logging.getLogger(__name__)
@@ -30,34 +31,58 @@ TICK_INTERVAL_S = 1.0
 Observer = Callable[[str, dict[str, Any], dict[str, Any] | None], None]  # (key, new row, row it replaces)
 
 
-class ObservedTable(faust.Table):  # type: ignore[type-arg]
-    """A table that tells an observer about every row written (inside stream processing)."""
+class HubTable(faust.Table):  # type: ignore[type-arg]
+    """A faust table whose ``rocksdb://`` store is :class:`~hub.table_store.HubRocksStore`."""
 
-    observer: Observer | None = None
+    def _new_store_by_url(self, url: Any) -> Any:
+        if not is_rocksdb(url):
+            return super()._new_store_by_url(url)
+        return HubRocksStore(
+            url, self.app, self, table_name=self.name, key_type=self.key_type, key_serializer=self.key_serializer,
+            value_serializer=self.value_serializer, value_type=self.value_type, loop=self.loop, options=self.options,
+        )
+
+
+class ObservedTable(HubTable):
+    """A table that tells its observers about every row written (inside stream processing)."""
+
+    observers: list[Observer]
 
     def on_key_set(self, key: Any, value: Any) -> None:
-        old = self.data.get(key) if self.observer is not None else None
+        observers = getattr(self, "observers", None)
+        old = self.data.get(key) if observers else None
         super().on_key_set(key, value)
-        if self.observer is not None and isinstance(value, dict):
-            self.observer(key, value, old if isinstance(old, dict) else None)
+        if observers and isinstance(value, dict):
+            for observer in observers:
+                observer(key, value, old if isinstance(old, dict) else None)
 
 
-def hub_table(name: str, cls: type[Any] = faust.Table) -> Any:
-    """A faust table whose changelog is the catalog's topic for it (see ``topics.catalog.HUB_TABLES``)."""
+def hub_table(name: str, cls: type[Any] = HubTable, *, large: bool = False) -> Any:
+    """A faust table whose changelog is the catalog's topic for it (see ``topics.catalog.HUB_TABLES``).
+
+    ``large`` tables (a row per request) live in ``settings.large_table_store`` (RocksDB by default,
+    :mod:`hub.table_store`); the others in ``settings.store``.
+    """
     if name not in {t for t, _, _ in HUB_TABLES}:
         raise CatalogError(f"table {name!r} is not in the catalog", field="table")
     changelog = app.topic(settings.topic(table_changelog_name(name)), partitions=HUB_PARTITIONS,
                           compacting=True, deleting=False, key_serializer="json", value_serializer="json")
+    store: Any = settings.large_table_store if large else settings.store
+    options = None
+    if is_rocksdb(store):
+        # a store URL without a path is falsy in yarl (faust would fall back to the app's store): name it
+        store, options = rocksdb_url(store, name), rocksdb_options(settings)
     table = cls(app, name=name, beacon=app.tables.beacon, default=None, partitions=HUB_PARTITIONS,
-                changelog_topic=changelog)
+                changelog_topic=changelog, store=store, options=options)
     return app.tables.add(table)
 
 
 #: request id -> lifecycle record (hub.lifecycle); every write is observed by the deadline tracker
-requests: ObservedTable = hub_table("requests", ObservedTable)
+requests: ObservedTable = hub_table("requests", ObservedTable, large=True)
+requests.observers = []
 #: "<partition>:<minute>" -> number of chunks due in that minute; "<partition>:<minute>:<n>" -> [[kind, request id],
 #: ...] (at most hub.deadline_tracker.CHUNK); "<partition>:cursor" -> last minute done
-deadline_index = hub_table("deadline_index")
+deadline_index = hub_table("deadline_index", large=True)
 
 TickHandler = Callable[[int, int], Awaitable[None]]  # (partition, now_ms)
 _tick_handlers: list[TickHandler] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from hub.settings import HubSettings
 
@@ -19,6 +20,7 @@ def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
     if args.without_web:
         argv.append("--without-web")
     sys.argv = argv  # faust's umbrella command reads sys.argv
+    Path(app.conf.datadir).parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     marker = settings.data_dir / RUNNING_MARKER  # left behind only by an unclean stop (hub.ops)
     # The previous run's marker is read by hub.ops at start-up, then (re)written for this run.
     try:

@@ -28,11 +28,13 @@ Figures:
 3. ``latency_p50/p95/p99_ms`` at half the peak rate, open loop (target p99 <= 250 ms);
 4. ``replay_events_per_s``: ``agents.credit.replay.replay`` of N generated ListEvents from
    ``credit.list.history`` vs a raw aiokafka consume of the same topic (target >= 100,000/s);
-5. ``rss_faust_table_mb`` (hub worker with N rows restored in its memory-store ``requests``
-   table), ``rss_plain_dict_mb`` (N records in a plain dict) and ``recovery_s`` (worker spawn ->
-   ``/ready`` restoring N changelog rows written directly with aiokafka) (target <= 1 GB, <= 30 s
-   for 1M rows).  N is ``--outstanding``, 100,000 by default because restoring 1M rows takes
-   minutes; the notes extrapolate the memory to 1M rows;
+5. ``rss_worker_mb`` (a hub worker holding N outstanding requests in its ``requests`` table,
+   RocksDB-backed by default, after a cold rebuild), ``recovery_cold_s`` (spawn -> ``/ready`` of a
+   worker with an empty data dir restoring N changelog rows written directly with aiokafka),
+   ``recovery_restart_s`` and ``rss_worker_restarted_mb`` (that worker stopped and started again
+   on its data dir) and, for comparison, ``rss_plain_dict_mb`` (N records as faust's memory store
+   would hold them) (target <= 1 GB and <= 30 s for 1M rows).  N is ``--outstanding``, 100,000 by
+   default; ``--outstanding 1000000`` measures the target's size;
 6. ``codec_us_ours`` vs ``codec_us_avro``: encode + decode per message, our codec vs the Apache
    ``avro`` package (a dev dependency) (target >= 10 x).
 

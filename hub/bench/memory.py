@@ -4,10 +4,11 @@
   exactly like the ``requests`` table's values (hub.lifecycle new -> routed -> delivered, then a
   JSON round trip, as a restored row is) in a dict keyed by request id and reports its RSS before
   and after;
-* faust table: N rows are written straight to the ``hub.table.requests`` changelog (JSON key and
-  value, each row in its partition ``p``); a hub worker is started and timed until ``/ready``
-  (faust marks it ready once the tables are recovered); its RSS is then read.  The same is done
-  for a worker over an empty changelog, the baseline of both figures.
+* hub worker: N rows are written straight to the ``hub.table.requests`` changelog (JSON key and
+  value, each row in its partition ``p``); a hub worker with a new data dir is started and timed
+  until ``/ready`` (faust marks it ready once the tables are recovered: the *cold* rebuild), its RSS
+  read, then it is stopped and started again on the same data dir (the *restart*) and timed and
+  measured again.  A worker over an empty changelog is the baseline.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from hub.bench.env import BenchEnv, apply_topics, rss_bytes
 from hub.bench.load import producer
 from hub.lifecycle import State, new_record, transition
-from hub.process import http_json
+from hub.process import WorkerProcess, http_json
 from hub.settings import HubSettings
 from topics.catalog import HUB_PARTITIONS, table_changelog_name
 
@@ -97,25 +98,36 @@ class Recovery:
     sample_found: bool
 
 
-async def start_and_time(env: BenchEnv, settings: HubSettings, name: str, sample: str | None) -> Recovery:
-    """Start a worker; seconds from spawn to /ready, its RSS, and whether row ``sample`` is there."""
-    worker = env.worker(settings, name)
+async def _timed_start(worker: WorkerProcess, sample: str | None) -> Recovery:
+    """Start ``worker``: seconds from spawn to /ready, its RSS, and whether row ``sample`` is there."""
     started = time.monotonic()
+    await asyncio.to_thread(worker.start, 600.0)
+    seconds = time.monotonic() - started
+    await asyncio.sleep(1.0)
+    found = True
+    if sample is not None:
+        status, _ = await asyncio.to_thread(http_json, f"{worker.base_url}/requests/{sample}", 30.0)
+        found = status == 200
+    return Recovery(seconds, rss_bytes(worker.pid or 0), found)
+
+
+async def start_and_time(env: BenchEnv, settings: HubSettings, name: str, sample: str | None) -> Recovery:
+    """Start a worker, time it to /ready (see :func:`_timed_start`), stop it."""
+    worker = env.worker(settings, name)
     try:
-        await asyncio.to_thread(worker.start, 600.0)
-        seconds = time.monotonic() - started
-        await asyncio.sleep(1.0)
-        found = True
-        if sample is not None:
-            status, _ = await asyncio.to_thread(http_json, f"{worker.base_url}/requests/{sample}", 30.0)
-            found = status == 200
-        return Recovery(seconds, rss_bytes(worker.pid or 0), found)
+        return await _timed_start(worker, sample)
     finally:
         await asyncio.to_thread(env.forget, worker)
 
 
 class Outstanding:
-    """The changelog with N rows, written once; each repeat restores it with a fresh app id."""
+    """The changelog with N rows, written once; each repeat restores it with a fresh app id and data dir.
+
+    :meth:`restore` measures both recoveries of a worker: *cold* (a new data dir: every row is read
+    back from the changelog, as on a replacement machine) and *restart* (the same worker stopped
+    and started again on its data dir: the RocksDB files are reopened and only the changelog
+    written after the persisted offsets is read).
+    """
 
     def __init__(self, env: BenchEnv, rows: int) -> None:
         self.env, self.rows = env, rows
@@ -126,14 +138,24 @@ class Outstanding:
         await apply_topics(self.settings)
         self.write_s = await write_changelog(self.settings, self.rows)
 
-    async def restore(self) -> Recovery:
+    async def restore(self) -> tuple[Recovery, Recovery]:
+        """(cold rebuild, restart) of a worker over the N-row changelog."""
         fresh = self.env.fresh("recover")
         settings = self.settings.model_copy(
             update={"app_id": fresh.app_id, "web_port": fresh.web_port, "data_dir": fresh.data_dir}
         )
-        return await start_and_time(
-            self.env, settings, f"recover-{fresh.app_id}", lifecycle_row(self.rows - 1)[0]
-        )
+        sample = lifecycle_row(self.rows - 1)[0]
+        worker = self.env.worker(settings, f"recover-{fresh.app_id}")
+        try:
+            cold = await _timed_start(worker, sample)
+            await asyncio.to_thread(worker.stop)
+            again = self.env.worker(settings, f"restart-{fresh.app_id}")
+            try:
+                return cold, await _timed_start(again, sample)
+            finally:
+                await asyncio.to_thread(self.env.forget, again)
+        finally:
+            await asyncio.to_thread(self.env.forget, worker)
 
     async def empty(self) -> Recovery:
         settings = self.env.fresh("empty")

@@ -30,9 +30,11 @@ EVERY_FIGURE = (
     "latency_p99_ms",
     "replay_events_per_s",
     "raw_consume_events_per_s",
-    "rss_faust_table_mb",
+    "rss_worker_mb",
     "rss_plain_dict_mb",
-    "recovery_s",
+    "recovery_restart_s",
+    "recovery_cold_s",
+    "rss_worker_restarted_mb",
 )
 
 
