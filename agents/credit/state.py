@@ -84,6 +84,7 @@ class DigestAccumulator:
 
     size: int = 0
     value: int = 0
+    _memo: tuple[int, int, str] = field(default=(0, 0, EMPTY_DIGEST), init=False, repr=False, compare=False)
 
     def add(self, entry: Mapping[str, Any]) -> int:
         """Add an entry; returns its hash (keep it to remove the entry cheaply)."""
@@ -100,7 +101,11 @@ class DigestAccumulator:
         self.size -= 1
 
     def hexdigest(self) -> str:
-        return _finish(self.size, self.value)
+        size, value, digest = self._memo  # the digest of the last state asked about, reused while unchanged
+        if size != self.size or value != self.value:
+            digest = _finish(self.size, self.value)
+            self._memo = (self.size, self.value, digest)
+        return digest
 
 
 def subject_key(entry: Mapping[str, Any]) -> str:
@@ -159,29 +164,34 @@ class ListState:
             raise PublicationOrderError(
                 f"publication {pub} follows {self.last_publication_id}: replay from the log", field="publication_id")
         lid, action, entry = str(body["listing_id"]), str(body["action"]), body.get("entry")
+        published_ms = _ms(body["published_at"])
         old = self.entries.get(lid)
         if old is not None:
             self.digest.remove_hash(self.hashes.pop(lid))
+        stored: Entry | None
         if action in IN_FORCE_ACTIONS and entry is not None and body.get("in_force", True):
-            new = dict(entry)
-            self.entries[lid] = new
-            self.hashes[lid] = self.digest.add(new)
+            stored = dict(entry)
+            self.entries[lid] = stored
+            self.hashes[lid] = self.digest.add(stored)
             self.removed.pop(lid, None)
         else:
             self.entries.pop(lid, None)
-            last = dict(entry) if entry is not None else old
-            if last is not None:
-                self.removed[lid] = Removal(last, action, _ms(body["published_at"]), pub,
-                                            body.get("deletion_ground"))
-        stored = self.entries.get(lid) or (entry if entry is not None else old)
+            stored = dict(entry) if entry is not None else old
+            if stored is not None:
+                self.removed[lid] = Removal(stored, action, published_ms, pub, body.get("deletion_ground"))
         if stored is not None:
-            self.by_subject.setdefault(subject_key(stored), set()).add(lid)
+            key = subject_key(stored)
+            listings = self.by_subject.get(key)
+            if listings is None:
+                self.by_subject[key] = {lid}
+            else:
+                listings.add(lid)
         if action == "DELETE" and body.get("deletion_ground") == "CREDITOR_APPLICATION" and stored is not None:
             case = str(stored["content"]["case"]["case_number"])
             self.creditor_deletions[(subject_key(stored), case)] = _ms(body["decided_at"])
         self.decisions[str(body["decision_request_id"])] = pub
         self.last_publication_id = pub
-        self.last_published_at_ms = _ms(body["published_at"])
+        self.last_published_at_ms = published_ms
         if verify and body.get("list_digest") is not None:
             mine = self.hexdigest()
             if mine != body["list_digest"] or int(body["list_size"]) != self.size:

@@ -70,22 +70,34 @@ class ListStore:
     # --- applying publications ---------------------------------------------------------------
     def apply_batch(self, batch: Iterable[tuple[int, bytes, dict[str, Any]]], *, verify: bool = True) -> int:
         """Apply (log offset, raw bytes, decoded body) in order and store them; returns how many were new."""
-        return len(self.apply_each(batch, verify=verify))
+        return len(self._apply(batch, verify, None))
 
     def apply_each(self, batch: Iterable[tuple[int, bytes, dict[str, Any]]], *,
                    verify: bool = True) -> list[tuple[dict[str, Any], str]]:
         """Like :meth:`apply_batch`; returns (body, digest of this copy right after it) per new publication."""
-        rows: list[tuple[int, int, bytes]] = []
         applied: list[tuple[dict[str, Any], str]] = []
-        for offset, raw, body in batch:
-            if self.state.apply(body, verify=verify):
-                rows.append((int(body["publication_id"]), offset, raw))
-                applied.append((body, self.state.hexdigest()))
-            self.next_offset = max(self.next_offset, offset + 1)
+        self._apply(batch, verify, applied)
+        return applied
+
+    def _apply(self, batch: Iterable[tuple[int, bytes, dict[str, Any]]], verify: bool,
+               applied: list[tuple[dict[str, Any], str]] | None) -> list[tuple[int, int, bytes]]:
+        """Apply in order, then store the new publications in one transaction (one executemany)."""
+        rows: list[tuple[int, int, bytes]] = []
+        state, next_offset = self.state, self.next_offset
+        try:
+            for offset, raw, body in batch:
+                if state.apply(body, verify=verify):
+                    rows.append((state.last_publication_id, offset, raw))
+                    if applied is not None:
+                        applied.append((body, state.hexdigest()))
+                if offset >= next_offset:
+                    next_offset = offset + 1
+        finally:
+            self.next_offset = next_offset
         if rows:
             with self.db:
                 self.db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?)", rows)
-        return applied
+        return rows
 
     @property
     def last_publication_id(self) -> int:

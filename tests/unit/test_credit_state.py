@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
+
 from agents.credit.joint import JointUnit
 from agents.credit.models import EVENT
+from agents.credit.replay import collector_paused
 from agents.credit.sequencer import Sequencer
-from agents.credit.state import EMPTY_DIGEST, DigestAccumulator, canonical, list_digest
+from agents.credit.state import EMPTY_DIGEST, DigestAccumulator, PublicationOrderError, canonical, list_digest
 from agents.credit.store import ListStore
 from hub.clock import ManualClock
 from hub.codec import default_codec
 from hub.envelope import envelope, message
+from hub.errors import ListDigestMismatch
 from tests.unit.test_credit_rules import ADULT, CASE_NO, decision, publish
 
 CODEC = default_codec()
@@ -118,3 +123,69 @@ def test_joint_unit_restricts_while_listed_and_lifts_at_the_moment_of_deletion()
     assert unit.check(ADULT).allowed
     assert unit.periods(ADULT) == [(ev["listing_id"], int(listed_at.timestamp() * 1000),
                                     int(deleted_at.timestamp() * 1000))]
+
+
+# --- verification of every publication while a copy is rebuilt ---------------------------------------------
+def _tampered(raws: list[bytes], index: int, change: Any) -> list[bytes]:
+    out = list(raws)
+    msg = CODEC.decode(raws[index])
+    change(msg.body)
+    out[index] = CODEC.encode_message(msg)
+    return out
+
+
+def _rows(raws: list[bytes]) -> list[tuple[int, bytes, dict[str, Any]]]:
+    return [(i, raw, CODEC.decode(raw).body) for i, raw in enumerate(raws)]
+
+
+def test_a_wrong_published_digest_is_named_at_its_publication_not_at_the_batch_end() -> None:
+    _seq, raws = history(40)
+    bad = _tampered(raws, 16, lambda body: body.update(list_digest="0" * 64))
+    store = ListStore(":memory:", CODEC)
+    with pytest.raises(ListDigestMismatch, match="after publication 17 ") as info:
+        store.apply_batch(_rows(bad))  # one batch of 40: the 17th is refused, not the 40th
+    assert info.value.code == "list_digest_mismatch" and "0" * 64 in str(info.value)
+    assert store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0  # nothing of the batch stored
+
+
+def test_a_corrupt_entry_revoked_later_in_the_same_batch_is_still_caught() -> None:
+    """The digest after each publication is checked, so a divergence that the end of the batch would no
+    longer show (the listing is revoked again before it) is reported where it happened."""
+    _seq, raws = history(40)
+    bodies = [CODEC.decode(r).body for r in raws]
+    revoked = {b["listing_id"] for b in bodies if b["action"] == "REVOKE"}
+    first = next(i for i, b in enumerate(bodies) if b["action"] == "LIST" and b["listing_id"] in revoked)
+    bad = _tampered(raws, first, lambda body: body["entry"]["content"].update(obligation="支付1元"))
+    store = ListStore(":memory:", CODEC)
+    with pytest.raises(ListDigestMismatch, match=f"after publication {first + 1} "):
+        store.apply_batch(_rows(bad))
+    unverified = ListStore(":memory:", CODEC)
+    unverified.apply_batch(_rows(bad), verify=False)
+    assert unverified.digest() == bodies[-1]["list_digest"], "the end of the batch alone would not show it"
+
+
+def test_apply_each_gives_the_digest_after_each_publication_and_apply_batch_counts() -> None:
+    _seq, raws = history(25)
+    rows = _rows(raws)
+    each = ListStore(":memory:", CODEC).apply_each(rows)
+    assert [d for _b, d in each] == [b["list_digest"] for _o, _r, b in rows]
+    store = ListStore(":memory:", CODEC)
+    assert store.apply_batch(rows[:10]) == 10 and store.apply_batch(rows) == 15  # re-deliveries are skipped
+    assert store.next_offset == 25 and store.digest() == rows[-1][2]["list_digest"]
+    with pytest.raises(PublicationOrderError):
+        ListStore(":memory:", CODEC).apply_batch(rows[1:])
+
+
+def test_the_collector_is_paused_only_while_a_copy_is_rebuilt() -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        (gc.enable if was else gc.disable)()
