@@ -124,9 +124,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--bench"):
-        return
-    skip = pytest.mark.skip(reason="benchmark/soak: run with --bench")
+    """Soak and full-size runs (each has a CI-sized counterpart that always runs) only with --bench."""
+    only_with_flag = pytest.mark.skipif(not config.getoption("--bench"), reason="soak/full size: run with --bench")
     for item in items:
         if "bench" in item.keywords:
-            item.add_marker(skip)
+            item.add_marker(only_with_flag)
