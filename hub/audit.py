@@ -27,9 +27,14 @@ Sender = Callable[[bytes, str], Awaitable[None]]  # (encoded record, key)
 Loader = Callable[[], Awaitable[AvroMessage | None]]  # the last stored record
 
 
+def chain_hash(prev_hash: str, blank: bytes) -> str:
+    """A record's hash: SHA-256 of the previous record's hash and this record's encoding with ``hash`` empty."""
+    return hashlib.sha256(prev_hash.encode() + blank).hexdigest()
+
+
 def record_hash(codec: AvroCodec, record: AvroMessage, prev_hash: str) -> str:
     blank = AvroMessage(record.schema, {**record.datum, "body": {**record.body, "hash": ""}})
-    return hashlib.sha256(prev_hash.encode() + codec.encode_message(blank)).hexdigest()
+    return chain_hash(prev_hash, codec.encode_message(blank))
 
 
 #: Avro's encoding of a 64-character string's length (zig-zag varint of 64)
@@ -81,10 +86,7 @@ class AuditLog:
             self.seq = int(last.body["seq"])
             self.prev_hash = str(last.body["hash"])
 
-    def build(self, entry: AuditEntry) -> AvroMessage:
-        return self._build(entry)[0]
-
-    def _build(self, entry: AuditEntry) -> tuple[AvroMessage, bytes]:
+    def build(self, entry: AuditEntry) -> tuple[AvroMessage, bytes]:
         """The next record of the chain and its encoding (encoded once, see :func:`seal_encoded`)."""
         body: dict[str, Any] = {
             "seq": self.seq + 1, "principal": entry.principal, "client": entry.client, "action": entry.action,
@@ -97,7 +99,7 @@ class AuditLog:
         env = envelope(self.clock, request_id=entry.request_id or "", recipient="audit")
         rec = message(AUDIT_RECORD, env, body)
         blank = self.codec.encode_message(rec)
-        rec.body["hash"] = hashlib.sha256(self.prev_hash.encode() + blank).hexdigest()
+        rec.body["hash"] = chain_hash(self.prev_hash, blank)
         return rec, seal_encoded(blank, rec.body["hash"])
 
     async def append(self, entry: AuditEntry) -> AvroMessage:
@@ -105,7 +107,7 @@ class AuditLog:
             if self._load_last is not None:
                 self.resume(await self._load_last())
                 self._load_last = None
-            rec, raw = self._build(entry)
+            rec, raw = self.build(entry)
             await self._send(raw, str(rec.body["seq"]))
             self.seq = int(rec.body["seq"])
             self.prev_hash = str(rec.body["hash"])

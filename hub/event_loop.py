@@ -12,10 +12,9 @@ import asyncio
 from hub.settings import HubSettings
 
 
-def install(settings: HubSettings) -> str:
+def install(settings: HubSettings) -> None:
     """Make ``settings.event_loop`` the loop of every ``asyncio.run`` and faust worker of this process."""
     if settings.event_loop == "uvloop":
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return settings.event_loop

@@ -46,14 +46,15 @@ class HubTable(faust.Table):  # type: ignore[type-arg]
 class ObservedTable(HubTable):
     """A table that tells its observers about every row written (inside stream processing)."""
 
-    observers: list[Observer]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.observers: list[Observer] = []
 
     def on_key_set(self, key: Any, value: Any) -> None:
-        observers = getattr(self, "observers", None)
-        old = self.data.get(key) if observers else None
+        old = self.data.get(key) if self.observers else None
         super().on_key_set(key, value)
-        if observers and isinstance(value, dict):
-            for observer in observers:
+        if self.observers and isinstance(value, dict):
+            for observer in self.observers:
                 observer(key, value, old if isinstance(old, dict) else None)
 
 
@@ -79,7 +80,6 @@ def hub_table(name: str, cls: type[Any] = HubTable, *, large: bool = False) -> A
 
 #: request id -> lifecycle record (hub.lifecycle); every write is observed by the deadline tracker
 requests: ObservedTable = hub_table("requests", ObservedTable, large=True)
-requests.observers = []
 #: "<partition>:<minute>" -> number of chunks due in that minute; "<partition>:<minute>:<n>" -> [[kind, request id],
 #: ...] (at most hub.deadline_tracker.CHUNK); "<partition>:cursor" -> last minute done
 deadline_index = hub_table("deadline_index", large=True)
