@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "hub.worker_commands",
     "hub.agency_commands",
     "hub.ops_commands",
+    "hub.calendar_commands",
     "agents.court.commands",
     "agents.credit.commands",
     "hub.demo",

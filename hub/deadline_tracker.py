@@ -8,6 +8,11 @@ tick the partition's index is walked up to the clock's current minute:
 - due: the request becomes *overdue*, the court gets the "no answer in time" outcome
   (``DeadlineEvent(EXPIRED)`` on court.replies) and an escalation is raised (court.notices);
 - late: the late answer was delivered; a ``DeadlineEvent(ANSWERED_LATE)`` records it.
+
+A due time counted over days the official calendar does not cover yet is *provisional*
+(:mod:`hub.working_calendar`).  When the calendar changes (a schedule file is loaded), each partition's
+next tick counts the provisional deadlines of its open requests again and schedules the new times; an
+index entry carries the time it was scheduled for, so the entry of a superseded time does nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import Any
 
 from hub.app import emit, runtime
 from hub.envelope import envelope, message
-from hub.lifecycle import State, transition
-from hub.tables import deadline_index, on_tick, requests
+from hub.lifecycle import OPEN, State, recompute_deadline, transition
+from hub.tables import deadline_index, on_tick, open_rows, requests
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,11 @@ def _cursor_key(partition: int) -> str:
     return f"{partition}:cursor"
 
 
+def _calendar_key(partition: int) -> str:
+    """The fingerprint of the working calendar the partition's deadlines were last counted on."""
+    return f"{partition}:calendar"
+
+
 def schedule(partition: int, at_ms: int, kind: str, request_id: str) -> None:
     """Add an index entry (inside stream processing); never before the partition's cursor.
 
@@ -57,7 +67,7 @@ def schedule(partition: int, at_ms: int, kind: str, request_id: str) -> None:
         deadline_index[_cursor_key(partition)] = cursor
     minute = max(at_ms // MINUTE_MS, cursor + 1)
     chunks = deadline_index.get(_key(partition, minute)) or 0
-    entry = [kind, request_id]
+    entry = [kind, request_id, at_ms]
     last = deadline_index.get(_chunk_key(partition, minute, chunks - 1)) if chunks else None
     if last is not None and len(last) < CHUNK:
         if entry not in last:
@@ -74,6 +84,8 @@ def observe_request(request_id: str, rec: dict[str, Any], old: dict[str, Any] | 
         return
     metrics = runtime.metrics
     if state == State.DELIVERED.value and rec.get("due") is not None:
+        if rec.get("provisional"):
+            metrics.provisional_deadlines_total.labels(rec["type"]).inc()
         if rec.get("warn") is not None:
             schedule(rec["p"], rec["warn"], "warn", request_id)
         schedule(rec["p"], rec["due"], "due", request_id)
@@ -99,7 +111,7 @@ def event_body(rec: dict[str, Any], kind: str, now_ms: int) -> dict[str, Any]:
         "kind": kind, "rule_id": rec.get("rule") or "unknown", "rule_source": None,
         "message_type": rec["type"], "agency": rec["agency"], "court_code": rec["court"],
         "case_number": rec["case"], "started_at": _ts(rec["accepted"]), "due_at": _ts(rec["due"]),
-        "answered_at": _ts(answered), "emitted_at": _ts(now_ms),
+        "answered_at": _ts(answered), "emitted_at": _ts(now_ms), "provisional": bool(rec.get("provisional")),
     }
 
 
@@ -108,10 +120,16 @@ async def _emit_event(topic: str, rec: dict[str, Any], kind: str, now_ms: int) -
     await emit(topic, rec["case"], message(DEADLINE_EVENT, env, event_body(rec, kind, now_ms)))
 
 
-async def _handle(kind: str, request_id: str, now_ms: int) -> None:
+_TARGET = {"warn": "warn", "due": "due"}  # entry kind -> the row field its time was taken from
+
+
+async def _handle(kind: str, request_id: str, now_ms: int, at_ms: int | None = None) -> None:
     rec = requests.get(request_id)
     if rec is None:
         return
+    field = _TARGET.get(kind)
+    if field is not None and at_ms is not None and rec.get(field) != at_ms:
+        return  # scheduled for a time the deadline no longer has (recounted on a new calendar)
     if kind == "warn" and rec["state"] in WAITING:
         runtime.metrics.deadline_events_total.labels("warning", rec["type"]).inc()
         await _emit_event("court.notices", rec, "WARNING", now_ms)
@@ -150,8 +168,8 @@ async def _run_minute(partition: int, minute: int, now_ms: int) -> None:
             entries = deadline_index.get(_chunk_key(partition, minute, n)) or []
             if handled >= len(entries):
                 break
-            for kind, request_id in entries[handled:]:
-                await _handle(kind, request_id, now_ms)
+            for kind, request_id, *at in entries[handled:]:
+                await _handle(kind, request_id, now_ms, at[0] if at else None)
             handled = len(entries)
         del deadline_index[_chunk_key(partition, minute, n)]
         n += 1
@@ -171,3 +189,33 @@ async def process_deadlines(partition: int, now_ms: int) -> None:
     # even when a manual clock stands still); processed rows are deleted, so none runs twice.
     if now_minute - 1 != cursor:
         deadline_index[_cursor_key(partition)] = now_minute - 1
+
+
+@on_tick
+async def recount_provisional_deadlines(partition: int, now_ms: int) -> None:
+    """After a calendar change, count this partition's provisional deadlines again (once per calendar)."""
+    if runtime.calendar.refresh():
+        runtime.calendar_changed()
+    calendar = runtime.calendar.current
+    applied = deadline_index.get(_calendar_key(partition))
+    if applied == calendar.fingerprint:
+        return
+    recounted = 0
+    if applied is not None:  # rows of an earlier calendar may be provisional
+        for request_id, rec in open_rows(requests, partition):
+            if State(rec["state"]) not in OPEN:
+                continue
+            new = recompute_deadline(rec, calendar)
+            if new is None:
+                continue
+            requests[request_id] = new
+            recounted += 1
+            if new["state"] in WAITING:
+                if new.get("warn") is not None and new["warn"] != rec.get("warn"):
+                    schedule(partition, new["warn"], "warn", request_id)
+                if new["due"] != rec["due"]:
+                    schedule(partition, new["due"], "due", request_id)
+    deadline_index[_calendar_key(partition)] = calendar.fingerprint
+    if recounted:
+        log.info("partition %d: %d provisional deadlines counted again on calendar %s", partition, recounted,
+                 calendar.fingerprint)

@@ -1,7 +1,8 @@
 """The legal deadlines of SPEC §6 as one table of configuration (pure functions).
 
-Each request type has one rule: a period in hours or in PRC working days (official calendar with
-make-up working days, via chinese-calendar), and a warning threshold as a fraction of the period.
+Each request type has one rule: a period in hours or in PRC working days (the hub's one working-day
+calendar, :mod:`hub.working_calendar`: official with make-up working days where the schedule is known,
+provisional beyond), and a warning threshold as a fraction of the period.
 A request not answered by its due time becomes overdue: the court gets a "no answer in time"
 outcome, an escalation is raised, and a late answer is still delivered, marked late.
 """
@@ -9,12 +10,10 @@ outcome, an escalation is raised, and a late answer is still delivered, marked l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-import chinese_calendar
-
-from hub.clock import CHINA_TZ
+from hub.working_calendar import WorkingCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,41 +51,35 @@ RULES: dict[str, DeadlineRule] = {
 }
 
 
-def is_working_day(day: date) -> bool:
-    """Official PRC working day: weekdays except holidays, plus make-up working days (调休)."""
-    return bool(chinese_calendar.is_workday(day))
+class Deadline(NamedTuple):
+    """When a request is warned about and due, under which rule, and whether a provisional day was counted."""
+
+    warn_ms: int | None
+    due_ms: int
+    rule_id: str
+    provisional: bool
 
 
-@lru_cache(maxsize=4096)  # pure; every request of a day asks the same question
-def add_working_days(day: date, n: int) -> date:
-    """The ``n``-th working day after ``day`` (``day`` itself does not count)."""
-    current, counted = day, 0
-    while counted < n:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            counted += 1
-    return current
-
-
-def working_days_due(start: datetime, n: int) -> datetime:
-    """End (24:00 China time) of the ``n``-th working day after the day of ``start``."""
-    local_day = start.astimezone(CHINA_TZ).date()
-    last = add_working_days(local_day, n)
-    return datetime.combine(last + timedelta(days=1), time(0), CHINA_TZ).astimezone(UTC)
-
-
-def due_at(rule: DeadlineRule, start: datetime) -> datetime:
+def due_at(rule: DeadlineRule, start: datetime, calendar: WorkingCalendar) -> tuple[datetime, bool]:
+    """(due instant, provisional) of ``rule`` counted from ``start``."""
     if rule.working_days is not None:
-        return working_days_due(start, rule.working_days)
-    return start + timedelta(hours=rule.hours or 0)
+        due = calendar.working_days_due(start, rule.working_days)
+        return datetime.fromtimestamp(due.end_ms / 1000, UTC), due.provisional
+    return start + timedelta(hours=rule.hours or 0), False
 
 
-def deadline_ms(message_type: str, start_ms: int) -> tuple[int, int, str] | None:
-    """(warn_ms, due_ms, rule_id) of a request of ``message_type`` accepted at ``start_ms``; None without a rule."""
+def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,
+                counted_from_ms: int | None = None) -> Deadline | None:
+    """The deadline of a request of ``message_type`` accepted at ``start_ms``; None without a rule.
+
+    The period runs from ``counted_from_ms`` when the rule says so (004 §23: from performance), else from
+    acceptance; the warning comes at the rule's fraction of the time between acceptance and due.
+    """
     rule = RULES.get(message_type)
     if rule is None:
         return None
-    start = datetime.fromtimestamp(start_ms / 1000, UTC)
-    due = int(due_at(rule, start).timestamp() * 1000)
-    warn = start_ms + int((due - start_ms) * rule.warn_fraction)
-    return warn, due, rule.rule_id
+    counted_from = start_ms if counted_from_ms is None else counted_from_ms
+    due_dt, provisional = due_at(rule, datetime.fromtimestamp(counted_from / 1000, UTC), calendar)
+    due = int(due_dt.timestamp() * 1000)
+    warn = start_ms + int((due - start_ms) * rule.warn_fraction) if due > start_ms else None
+    return Deadline(warn, due, rule.rule_id, provisional)

@@ -9,6 +9,7 @@ hub (000 §16); a resend goes again with its first delivery time and the agency 
 from __future__ import annotations
 
 from hub.app import forward, runtime
+from hub.deadlines import deadline_ms
 from hub.errors import ValidationError
 from hub.lifecycle import State, can_transition, new_record, transition
 from hub.tables import requests
@@ -29,7 +30,8 @@ async def deliver(msg_type: str, raw: bytes, *, request_id: str, court: str, cas
         return False
     now = runtime.clock.now_ms()
     rec = new_record(request_id, type_=msg_type, court=court, case=case, agency=agency, now_ms=now,
-                     partition=partition, correlation=correlation)
+                     partition=partition, correlation=correlation,
+                     deadline=deadline_ms(msg_type, now, runtime.calendar.current))
     requests[request_id] = transition(transition(rec, State.ROUTED, now), State.DELIVERED, now)
     try:
         await forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(now).encode())],

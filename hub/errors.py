@@ -227,10 +227,10 @@ class MeasureMismatch(ValidationError):
 
 
 # --- dishonest-debtor list (失信被执行人名单) and consumption restriction ----------------------
-class WorkingCalendarUnavailable(ConfigError):
-    """The official PRC working-day calendar does not cover the year asked for."""
+class CalendarFileError(ConfigError):
+    """An official holiday schedule file (``<year>.toml``) is unreadable or breaks a rule of its format."""
 
-    code = "calendar_unavailable"
+    code = "calendar_file"
 
 
 class ListingRefused(RequestRefused):

@@ -3,8 +3,10 @@
 A request record is a compact dict (faust table values stay small and JSON-serialisable):
 
 ``id, type, court, case, agency, state, at`` (ms of the last transition), ``accepted``
-(ms: the delivery time of 000 §16), ``due`` (ms or None), ``corr`` (correlation id or None),
-``p`` (partition), ``log`` ([[state, ms], ...]).
+(ms: the delivery time of 000 §16), ``due`` / ``warn`` (ms or None), ``rule`` (deadline rule id or None),
+``provisional`` (True when the due time counted a day the official calendar does not cover yet: it is
+recomputed when the schedule is loaded), ``from`` (ms the period runs from, only when not ``accepted``),
+``corr`` (correlation id or None), ``p`` (partition), ``log`` ([[state, ms], ...]).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from hub.deadlines import deadline_ms
+from hub.deadlines import Deadline, deadline_ms
 from hub.errors import HubError
+from hub.working_calendar import WorkingCalendar
 
 Record = dict[str, Any]
 
@@ -53,19 +56,31 @@ class IllegalTransition(HubError):
 
 def new_record(
     request_id: str, *, type_: str, court: str, case: str, agency: str, now_ms: int, partition: int,
-    due_ms: int | None = None, correlation: str | None = None,
+    deadline: Deadline | None, correlation: str | None = None, counted_from_ms: int | None = None,
 ) -> Record:
-    """A freshly accepted request; its warning and due times come from the deadline rules (SPEC §6)."""
-    warn_ms, rule = None, None
-    if due_ms is None:
-        computed = deadline_ms(type_, now_ms)
-        if computed is not None:
-            warn_ms, due_ms, rule = computed
-    return {
+    """A freshly accepted request with its deadline (:func:`hub.deadlines.deadline_ms`), if it has one."""
+    rec: Record = {
         "id": request_id, "type": type_, "court": court, "case": case, "agency": agency,
-        "state": State.ACCEPTED.value, "at": now_ms, "accepted": now_ms, "due": due_ms, "warn": warn_ms,
-        "rule": rule, "corr": correlation, "p": partition, "log": [[State.ACCEPTED.value, now_ms]],
+        "state": State.ACCEPTED.value, "at": now_ms, "accepted": now_ms,
+        "due": deadline.due_ms if deadline else None, "warn": deadline.warn_ms if deadline else None,
+        "rule": deadline.rule_id if deadline else None, "provisional": bool(deadline and deadline.provisional),
+        "corr": correlation, "p": partition, "log": [[State.ACCEPTED.value, now_ms]],
     }
+    if counted_from_ms is not None and counted_from_ms != now_ms:
+        rec["from"] = counted_from_ms
+    return rec
+
+
+def recompute_deadline(record: Record, calendar: WorkingCalendar) -> Record | None:
+    """The row with its provisional deadline counted again on ``calendar``; None if nothing changed."""
+    if not record.get("provisional") or record.get("rule") is None:
+        return None
+    deadline = deadline_ms(record["type"], record["accepted"], calendar, counted_from_ms=record.get("from"))
+    if deadline is None or deadline.rule_id != record["rule"]:
+        return None
+    if (deadline.due_ms, deadline.warn_ms, deadline.provisional) == (record["due"], record["warn"], True):
+        return None
+    return {**record, "due": deadline.due_ms, "warn": deadline.warn_ms, "provisional": deadline.provisional}
 
 
 def can_transition(record: Record, to: State) -> bool:

@@ -41,6 +41,8 @@ class HubMetrics:
     consumer_lag_messages: Gauge
     list_size: Gauge
     replay_events_total: Counter
+    calendar_official_until: Gauge
+    provisional_deadlines_total: Counter
 
 
 def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
@@ -134,5 +136,15 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         replay_events_total=Counter(
             "replay_events_total", "List events replayed by consumers rebuilding their copy",
             namespace=NAMESPACE, registry=registry,
+        ),
+        calendar_official_until=Gauge(
+            "calendar_official_until_timestamp_seconds",
+            "End (24:00 China time) of the last day the working-day calendar knows officially; later days are "
+            "provisional", namespace=NAMESPACE, registry=registry,
+        ),
+        provisional_deadlines_total=Counter(
+            "provisional_deadlines_total",
+            "Deadlines computed over days the official calendar does not cover yet, by message type",
+            ["message_type"], namespace=NAMESPACE, registry=registry,
         ),
     )

@@ -62,7 +62,7 @@ async def reject(role: Role, msg: AvroMessage, record: RawRecord, error: HubErro
         now = runtime.clock.now_ms()
         rec = new_record(msg.request_id, type_=msg.message_type, court=str(env["sender"]),
                          case=str(record.key.decode("utf-8", "replace") if record.key else ""),
-                         agency=str(env["recipient"]), now_ms=now, partition=record.partition)
+                         agency=str(env["recipient"]), now_ms=now, partition=record.partition, deadline=None)
         requests[msg.request_id] = transition(rec, State.REJECTED, now)
 
 

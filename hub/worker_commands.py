@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from hub.settings import HubSettings
 
+log = logging.getLogger(__name__)
+
 
 def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
     # Imported here: building the app reads settings and the schemas, which other commands don't need.
     import hub.web  # noqa: F401  (registers the HTTP pages)
-    from hub.app import app
+    from hub.app import app, runtime
     from hub.ops import RUNNING_MARKER
+
+    for line in runtime.calendar.report:  # what the schedule files add, and where they disagree
+        log.info("working calendar: %s", line)
 
     argv = ["interop-hub worker", "worker", "--loglevel", args.loglevel,
             "--web-port", str(settings.web_port), "--web-host", settings.web_host]

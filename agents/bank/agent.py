@@ -28,6 +28,7 @@ from hub.app import emit, forward, runtime, settings
 from hub.clock import china_today
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
+from hub.deadlines import deadline_ms
 from hub.delivery import deliver
 from hub.envelope import envelope, message
 from hub.errors import (
@@ -134,8 +135,9 @@ async def handle_intensive(msg: AvroMessage, record: RawRecord) -> None:
     )
     intensive[iid] = rec
     intensive_by_case[case] = [*(intensive_by_case.get(case) or []), iid]
+    deadline = deadline_ms(msg.message_type, now, runtime.calendar.current)
     parent = new_record(iid, type_=msg.message_type, court=court, case=case, agency="intensive", now_ms=now,
-                        partition=record.partition)
+                        partition=record.partition, deadline=deadline)
     requests[iid] = transition(transition(parent, State.ROUTED, now), State.DELIVERED, now)
     for unit in sorted(units):
         child = message(QUERY, envelope(runtime.clock, request_id=f"{iid}.{unit}", sender=court, recipient=unit,

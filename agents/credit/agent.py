@@ -40,7 +40,7 @@ from agents.credit.models import (
     RESTRICTION,
     RESTRICTION_ACK,
     case_of,
-    restriction_lift_due,
+    restriction_lift_deadline,
     validate_decision,
     validate_restriction,
 )
@@ -51,6 +51,7 @@ from hub.audit import AuditEntry
 from hub.clock import china_today
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
+from hub.deadlines import Deadline, deadline_ms
 from hub.envelope import envelope, message
 from hub.errors import CodecError, HubError, InternalError, UnknownRequest, ValidationError, WrongAgency
 from hub.lifecycle import State, answer_state, is_terminal, new_record, transition
@@ -71,7 +72,7 @@ LIST_READERS = "list-readers"
 BATCH = 500
 SEND_ATTEMPTS = 3
 
-sequencer = Sequencer()
+sequencer = Sequencer(runtime.calendar.current)
 _lock = asyncio.Lock()
 
 _registry = runtime.metrics.registry
@@ -80,7 +81,6 @@ publications_total = Counter("credit_list_publications_total", "List publication
 last_publication = Gauge("credit_list_last_publication_id", "Last publication id", namespace="interop_hub",
                          registry=_registry)
 DECISION_TYPE = "ListDecision"
-RESTRICTION_RULE_ID = "consumption-restriction-lift"
 
 
 def _ts(ms: int | None) -> datetime | None:
@@ -153,7 +153,14 @@ def _owns_journal() -> bool:
 
 
 async def ensure_ready() -> None:
-    """Rebuild the sequencer from the history and the journal unless it is current."""
+    """Rebuild the sequencer from the history and the journal unless it is current.
+
+    A new working calendar (a schedule file loaded) also rebuilds it: every acknowledgement deadline
+    is counted again, provisional ones become official.
+    """
+    if sequencer.calendar is not runtime.calendar.current:
+        sequencer.calendar = runtime.calendar.current
+        sequencer.ready = False
     if sequencer.ready and not sequencer.dirty:
         return
     sequencer.reset()
@@ -320,7 +327,9 @@ async def list_clock() -> None:
             await _confirm(futures)
             for pending in sequencer.overdue(now):
                 await _escalate(pending, now)
-        except KafkaError:
+        except (KafkaError, HubError):
+            # The timer must outlive any one failure: nothing unconfirmed stays in the state (it is
+            # rebuilt from the history before the next run) and the next tick tries again.
             log.exception("credit list clock failed; rebuilding from the history")
             sequencer.dirty = True
 
@@ -340,6 +349,7 @@ async def _deadline_event(topic: str, p: Pending, kind: str, now: int) -> AvroMe
         "agency": PLATFORM, "court_code": p.court_code, "case_number": p.case_number,
         "started_at": _ts(p.started_ms), "due_at": _ts(p.due_ms),
         "answered_at": _ts(p.acked_ms) if kind == "ANSWERED_LATE" else None, "emitted_at": _ts(now),
+        "provisional": p.provisional,
     }
     msg = message(DEADLINE_EVENT, envelope(runtime.clock, request_id=p.request_id, recipient=p.court_code,
                                            correlation_id=f"publication/{p.publication_id}"), body)
@@ -348,7 +358,8 @@ async def _deadline_event(topic: str, p: Pending, kind: str, now: int) -> AvroMe
 
 
 # --- look-ups and consumption restriction: requests to the platform's inbox ------------------------
-async def _deliver(msg: AvroMessage, record: RawRecord, due_ms: int | None = None) -> None:
+async def _deliver(msg: AvroMessage, record: RawRecord, deadline: Deadline | None,
+                   counted_from_ms: int | None = None) -> None:
     """Record the request (deadline tracked by hub.deadline_tracker), forward it to the platform's inbox."""
     if msg.envelope["recipient"] != PLATFORM:
         raise ValidationError(f"{msg.message_type} goes to {PLATFORM!r}", field="envelope.recipient")
@@ -357,9 +368,8 @@ async def _deliver(msg: AvroMessage, record: RawRecord, due_ms: int | None = Non
         raise ValidationError("request id already used", field="envelope.request_id")
     now = runtime.clock.now_ms()
     rec = new_record(msg.request_id, type_=msg.message_type, court=str(msg.envelope["sender"]), case=case,
-                     agency=PLATFORM, now_ms=now, partition=record.partition, due_ms=due_ms)
-    if due_ms is not None:  # 004 §23 runs from performance, not from acceptance
-        rec = {**rec, "rule": RESTRICTION_RULE_ID, "warn": now + (due_ms - now) * 3 // 4 if due_ms > now else None}
+                     agency=PLATFORM, now_ms=now, partition=record.partition, deadline=deadline,
+                     counted_from_ms=counted_from_ms)
     rec = transition(rec, State.ROUTED, now)
     await forward(inbox_name(PLATFORM), case, record.value or b"", msg.message_type,
                   [(DELIVERED_AT, str(now).encode())], request_id=msg.request_id)
@@ -370,14 +380,15 @@ async def _deliver(msg: AvroMessage, record: RawRecord, due_ms: int | None = Non
 async def handle_lookup(msg: AvroMessage, record: RawRecord) -> None:
     if not str(msg.body["id_number"]).strip():
         raise ValidationError("id_number is empty", field="body.id_number")
-    await _deliver(msg, record)
+    await _deliver(msg, record, deadline_ms(msg.message_type, runtime.clock.now_ms(), runtime.calendar.current))
 
 
 @court_route(RESTRICTION)
 async def handle_restriction(msg: AvroMessage, record: RawRecord) -> None:
     """004 §23: a lift is due within 3 working days of performance; placing has no deadline."""
     validate_restriction(msg.body, str(msg.envelope["sender"]), china_today(runtime.clock))
-    await _deliver(msg, record, restriction_lift_due(msg.body))
+    deadline, counted_from = restriction_lift_deadline(msg.body, runtime.clock.now_ms(), runtime.calendar.current)
+    await _deliver(msg, record, deadline, counted_from)
 
 
 async def handle_platform_reply(msg: AvroMessage, record: RawRecord) -> None:

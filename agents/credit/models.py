@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from agents.common import check_case, check_document, check_subject, require
 from agents.credit.state import ListState
-from agents.credit.workdays import china_date, due_ms, end_of_day_ms
 from hub.clock import CHINA_TZ
+from hub.deadlines import RULES, Deadline, deadline_ms
 from hub.domain import ADULT_AGE, parse_resident_id
 from hub.errors import (
     Art3Bar,
@@ -27,6 +27,7 @@ from hub.errors import (
     UnknownListing,
     ValidationError,
 )
+from hub.working_calendar import WorkingCalendar, china_date, end_of_day_ms
 
 NS = "cn.court.interop.credit"
 DECISION = f"{NS}.ListDecision"
@@ -56,7 +57,17 @@ ACK_RULES = {
     "DELETE": ("list.delete.3wd", "003 失信规定 art. 10 para 1"),
 }
 TERM_END_RULE = ("list.term_end.3wd", "003 失信规定 art. 10 para 2")
-RESTRICTION_LIFT_RULE = ("restriction.lift.3wd", "004 §23")
+THREE_WORKING_DAYS = 3  # 失信规定 art. 9-10, 004 §23
+RESTRICTION_TYPE = "ConsumptionRestriction"  # its rule in hub.deadlines: 3 working days (004 §23)
+
+
+class AckDue(NamedTuple):
+    """When the platform's acknowledgement of a publication is due, under which rule and article."""
+
+    rule_id: str
+    rule_source: str
+    due_ms: int
+    provisional: bool  # counted over a day the official calendar does not cover yet
 
 
 # --- dates ---------------------------------------------------------------------------------
@@ -293,15 +304,16 @@ def expiry_event(state: ListState, lid: str, now_ms: int) -> dict[str, Any]:
                       reason="纳入期限届满 (失信规定 art. 10 para 2)", deletion_ground="TERM_EXPIRED")
 
 
-def ack_due(event: dict[str, Any]) -> tuple[str, str, int] | None:
-    """(rule id, article, due ms) for the platform's acknowledgement of a publication, if the rule sets one."""
+def ack_due(event: dict[str, Any], calendar: WorkingCalendar) -> AckDue | None:
+    """The platform's acknowledgement deadline of a publication, if the rule sets one (3 working days)."""
     if event["deletion_ground"] == "TERM_EXPIRED" and event["decision_request_id"].startswith("term-expiry/"):
-        end = event["entry"]["term_end"]
-        return (*TERM_END_RULE, due_ms(end))
-    rule = ACK_RULES.get(event["action"])
-    if rule is None:
+        rule, start = TERM_END_RULE, event["entry"]["term_end"]
+    elif event["action"] in ACK_RULES:
+        rule, start = ACK_RULES[event["action"]], _as_dt(event["decided_at"]).astimezone(CHINA_TZ).date()
+    else:
         return None
-    return (*rule, due_ms(_as_dt(event["decided_at"]).astimezone(CHINA_TZ).date()))
+    due = calendar.add_working_days(start, THREE_WORKING_DAYS)
+    return AckDue(*rule, due.end_ms, due.provisional)
 
 
 def case_of(entry: dict[str, Any]) -> tuple[str, str]:
@@ -326,14 +338,21 @@ def validate_restriction(body: dict[str, Any], sender: str, today: date) -> None
         raise ValidationError(f"unknown restriction action {body['action']!r}", field="body.action")
 
 
-def restriction_lift_due(body: dict[str, Any]) -> int | None:
-    """004 §23: lift within 3 working days of performance (or of the guarantee / consent); at once if urgent."""
+def restriction_lift_deadline(body: dict[str, Any], now_ms: int,
+                              calendar: WorkingCalendar) -> tuple[Deadline | None, int | None]:
+    """004 §23: lift within 3 working days of performance (or of the guarantee / consent); at once if urgent.
+
+    Returns the deadline and the instant its period runs from (None, None for placing: no deadline).
+    """
     if body["action"] != "LIFT":
-        return None
+        return None, None
     if body.get("lift_reason") == "URGENT_APPLICATION":
-        return end_of_day_ms(decision_day(body))
-    start = body.get("performance_date") or decision_day(body)
-    return due_ms(start)
+        due = end_of_day_ms(decision_day(body))
+        warn = now_ms + (due - now_ms) * 3 // 4 if due > now_ms else None
+        return Deadline(warn, due, RULES[RESTRICTION_TYPE].rule_id, False), None
+    start: date = body.get("performance_date") or decision_day(body)
+    counted_from = end_of_day_ms(start - timedelta(days=1))  # 00:00 China time of that day
+    return deadline_ms(RESTRICTION_TYPE, now_ms, calendar, counted_from_ms=counted_from), counted_from
 
 
 def subject_id(subject: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from agents.credit.models import ack_due, case_of, decide, expired_listings, expiry_event
 from agents.credit.state import ListState
-from agents.credit.workdays import china_date
+from hub.working_calendar import WorkingCalendar, china_date
 
 
 @dataclass
@@ -38,12 +38,16 @@ class Pending:
     rule_source: str
     started_ms: int
     due_ms: int
+    provisional: bool = False  # the due time counted a day the official calendar does not cover yet
     escalated: bool = False
     acked_ms: int | None = None
 
 
 class Sequencer:
-    def __init__(self) -> None:
+    """The list and its acknowledgement deadlines, counted on ``calendar`` (a new calendar: rebuild)."""
+
+    def __init__(self, calendar: WorkingCalendar | None = None) -> None:
+        self.calendar = calendar if calendar is not None else WorkingCalendar()
         self.state = ListState()
         self.pending: dict[int, Pending] = {}
         self.acked: dict[int, int] = {}  # publication id -> when the platform acknowledged it
@@ -60,8 +64,9 @@ class Sequencer:
     # --- building state ---------------------------------------------------------------------------
     def replay(self, body: dict[str, Any]) -> None:
         """Apply one published event read back from the history (recovery)."""
-        if self.state.apply(body, verify=True):
-            self._track(body)
+        pending = self._pending(body)
+        if self.state.apply(body, verify=True) and pending is not None:
+            self.pending[pending.publication_id] = pending
 
     def note_ack(self, publication_id: int, at_ms: int) -> Pending | None:
         """The platform acknowledged ``publication_id``; returns its record if that was late (escalated)."""
@@ -96,22 +101,25 @@ class Sequencer:
         return events
 
     def _publish(self, event: dict[str, Any]) -> None:
+        """Apply a new publication; everything that can fail is computed before the state changes."""
+        pending = self._pending(event)
+        self.state.apply(event, verify=False)  # checks first, then changes (see ListState.apply)
         self.dirty = True  # until the caller confirms the history write
-        self.state.apply(event, verify=False)
         event["list_digest"] = self.state.hexdigest()
         event["list_size"] = self.state.size
-        self._track(event)
+        if pending is not None:
+            self.pending[pending.publication_id] = pending
 
-    def _track(self, event: dict[str, Any]) -> None:
-        due = ack_due(event)
+    def _pending(self, event: dict[str, Any]) -> Pending | None:
+        """The acknowledgement the platform owes for ``event`` (None: no rule, or already acknowledged)."""
+        due = ack_due(event, self.calendar)
         pub = int(event["publication_id"])
         if due is None or pub in self.acked:
-            return
+            return None
         case, court = case_of(event["entry"])
-        rule_id, source, due_ms = due
-        self.pending[pub] = Pending(pub, str(event["decision_request_id"]), str(event["listing_id"]), case, court,
-                                    rule_id, source, int(event["published_at"].timestamp() * 1000), due_ms,
-                                    escalated=pub in self.escalated)
+        return Pending(pub, str(event["decision_request_id"]), str(event["listing_id"]), case, court,
+                       due.rule_id, due.rule_source, int(event["published_at"].timestamp() * 1000), due.due_ms,
+                       provisional=due.provisional, escalated=pub in self.escalated)
 
     def overdue(self, now_ms: int) -> list[Pending]:
         """Unacknowledged publications past their deadline, not yet escalated."""

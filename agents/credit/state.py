@@ -89,9 +89,12 @@ class DigestAccumulator:
     def add(self, entry: Mapping[str, Any]) -> int:
         """Add an entry; returns its hash (keep it to remove the entry cheaply)."""
         h = entry_hash(entry)
+        self.add_hash(h)
+        return h
+
+    def add_hash(self, h: int) -> None:
         self.value = (self.value + h) % _MODULUS
         self.size += 1
-        return h
 
     def remove(self, entry: Mapping[str, Any]) -> None:
         self.remove_hash(entry_hash(entry))
@@ -155,7 +158,9 @@ class ListState:
     def apply(self, body: Mapping[str, Any], *, verify: bool = True) -> bool:
         """Apply one ListEvent body; False if it was already applied (a re-delivery).
 
-        With ``verify`` the published ``list_digest`` and ``list_size`` must match this copy.
+        With ``verify`` the published ``list_digest`` and ``list_size`` must match this copy.  Everything
+        that can fail on the event itself (order, timestamps, the entry's canonical form) is computed before
+        the first change, so an event that cannot be applied leaves the state as it was.
         """
         pub = int(body["publication_id"])
         if pub <= self.last_publication_id:
@@ -165,14 +170,18 @@ class ListState:
                 f"publication {pub} follows {self.last_publication_id}: replay from the log", field="publication_id")
         lid, action, entry = str(body["listing_id"]), str(body["action"]), body.get("entry")
         published_ms = _ms(body["published_at"])
+        decided_ms = _ms(body["decided_at"]) if action == "DELETE" else 0
+        in_force = action in IN_FORCE_ACTIONS and entry is not None and body.get("in_force", True)
+        new_hash = entry_hash(entry) if in_force and entry is not None else None
         old = self.entries.get(lid)
         if old is not None:
             self.digest.remove_hash(self.hashes.pop(lid))
         stored: Entry | None
-        if action in IN_FORCE_ACTIONS and entry is not None and body.get("in_force", True):
+        if new_hash is not None and entry is not None:
             stored = dict(entry)
             self.entries[lid] = stored
-            self.hashes[lid] = self.digest.add(stored)
+            self.digest.add_hash(new_hash)
+            self.hashes[lid] = new_hash
             self.removed.pop(lid, None)
         else:
             self.entries.pop(lid, None)
@@ -188,7 +197,7 @@ class ListState:
                 listings.add(lid)
         if action == "DELETE" and body.get("deletion_ground") == "CREDITOR_APPLICATION" and stored is not None:
             case = str(stored["content"]["case"]["case_number"])
-            self.creditor_deletions[(subject_key(stored), case)] = _ms(body["decided_at"])
+            self.creditor_deletions[(subject_key(stored), case)] = decided_ms
         self.decisions[str(body["decision_request_id"])] = pub
         self.last_publication_id = pub
         self.last_published_at_ms = published_ms

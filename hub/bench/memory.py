@@ -23,12 +23,15 @@ from typing import Any
 
 from hub.bench.env import BenchEnv, apply_topics, rss_bytes
 from hub.bench.load import producer
+from hub.deadlines import deadline_ms
 from hub.lifecycle import State, new_record, transition
 from hub.process import WorkerProcess, http_json
 from hub.settings import HubSettings
+from hub.working_calendar import WorkingCalendar
 from topics.catalog import HUB_PARTITIONS, table_changelog_name
 
 START_MS = 1_735_779_600_000  # 2025-01-02T09:00+08:00
+CALENDAR = WorkingCalendar()
 
 
 def lifecycle_row(i: int) -> tuple[str, dict[str, Any]]:
@@ -43,6 +46,7 @@ def lifecycle_row(i: int) -> tuple[str, dict[str, Any]]:
         agency="icbc",
         now_ms=now,
         partition=i % HUB_PARTITIONS,
+        deadline=deadline_ms("QueryRequest", now, CALENDAR),
     )
     rec = transition(transition(rec, State.ROUTED, now), State.DELIVERED, now + 1)
     return rid, rec

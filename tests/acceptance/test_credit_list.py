@@ -28,12 +28,12 @@ from agents.credit.models import ACK, DEADLINE_EVENT, LOOKUP_REPLY, RESTRICTION_
 from agents.credit.replay import replay
 from agents.credit.simulator import store_path
 from agents.credit.store import ListStore
-from agents.credit.workdays import add_working_days, due_ms
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
 from hub.domain import parse_resident_id
 from hub.process import ChildProcess, WorkerProcess, http_json, settings_env
 from hub.settings import HubSettings
+from hub.working_calendar import WorkingCalendar
 
 CODEC = default_codec()
 ERROR = "cn.court.interop.ops.ErrorReply"
@@ -42,6 +42,12 @@ _cases = itertools.count(9001)
 _ids = itertools.count(1)
 _people = itertools.count(1)
 STATE: dict[str, Any] = {}
+CALENDAR = WorkingCalendar()
+
+
+def due_ms(day: date) -> int:
+    """End of the 3rd working day after ``day`` (失信规定 art. 9-10, 004 §23), on the official calendar."""
+    return CALENDAR.add_working_days(day, 3).end_ms
 
 
 def adult_id() -> str:
@@ -293,7 +299,8 @@ async def test_late_deletion_ack_across_a_holiday_is_escalated_and_counted_art10
                                                                                   platform) -> None:
     """失信规定 art. 10: acknowledged within 3 working days on the official calendar (holidays, make-up days)."""
     decided_on = date(2024, 9, 27)  # Friday; Sunday 29th is a make-up working day, Oct 1-7 National Day
-    assert add_working_days(decided_on, 1) == date(2024, 9, 29) and add_working_days(decided_on, 3) == date(2024, 10, 8)
+    assert CALENDAR.add_working_days(decided_on, 1).day == date(2024, 9, 29)
+    assert CALENDAR.add_working_days(decided_on, 3).day == date(2024, 10, 8)
     decided = datetime(2024, 9, 27, 10, tzinfo=CHINA_TZ)
     old, old_case = listing(court, datetime(2024, 9, 2, 10, tzinfo=CHINA_TZ))
     await ask(court, old, old_case)

@@ -12,14 +12,13 @@ from stdnum.cn import ric
 from agents.court.adapter import document, organisation, person
 from agents.credit.models import (
     add_months,
-    restriction_lift_due,
+    restriction_lift_deadline,
     term_end_for,
     validate_decision,
     validate_restriction,
 )
 from agents.credit.sequencer import Sequencer
 from agents.credit.state import list_digest
-from agents.credit.workdays import due_ms, end_of_day_ms
 from hub.domain import parse_resident_id
 from hub.errors import (
     Art3Bar,
@@ -30,6 +29,7 @@ from hub.errors import (
     UnknownListing,
     ValidationError,
 )
+from hub.working_calendar import WorkingCalendar, end_of_day_ms
 
 COURT = "京0105"
 CASE_NO = "（2024）京0105执77号"
@@ -213,7 +213,7 @@ def test_deletion_ack_is_due_three_working_days_after_the_decision_across_spring
     ev = publish(seq, decision(ground="ABLE_BUT_REFUSING", day=date(2025, 1, 20)))
     gone = publish(seq, decision("DELETE", ev["listing_id"], day=date(2025, 1, 27), deletion_ground="PERFORMED"))
     pending = seq.pending[gone["publication_id"]]
-    assert pending.due_ms == due_ms(date(2025, 1, 27)) == end_of_day_ms(date(2025, 2, 7))
+    assert pending.due_ms == end_of_day_ms(date(2025, 2, 7)) and not pending.provisional
     assert seq.overdue(end_of_day_ms(date(2025, 2, 6))) == []
     assert [p.publication_id for p in seq.overdue(end_of_day_ms(date(2025, 2, 7)) + 1)] == [gone["publication_id"]]
     seq.note_escalated(gone["publication_id"])
@@ -258,12 +258,43 @@ def restriction(action: str, **over: Any) -> dict[str, Any]:
 
 
 def test_restriction_lift_is_due_three_working_days_after_performance_004_s23() -> None:
-    """004 §23: 履行完毕的，3个工作日内解除; urgent applications at once."""
+    """004 §23: 履行完毕的，3个工作日内解除; urgent applications at once; placing has no deadline."""
+    cal, now = WorkingCalendar(), end_of_day_ms(date(2025, 1, 26)) + 3_600_000  # Mon 27 Jan 2025, 01:00
     lift = restriction("LIFT", lift_reason="PERFORMED", performance_date=date(2025, 1, 24))
     validate_restriction(lift, COURT, date(2025, 1, 27))
-    assert restriction_lift_due(lift) == end_of_day_ms(date(2025, 2, 5))
+    deadline, counted_from = restriction_lift_deadline(lift, now, cal)
+    assert deadline is not None and deadline.due_ms == end_of_day_ms(date(2025, 2, 5)) and not deadline.provisional
+    assert counted_from == end_of_day_ms(date(2025, 1, 23))  # the period runs from the performance day
     urgent = restriction("LIFT", lift_reason="URGENT_APPLICATION")
-    assert restriction_lift_due(urgent) == end_of_day_ms(date(2025, 1, 27))
-    assert restriction_lift_due(restriction("PLACE")) is None
+    deadline, _ = restriction_lift_deadline(urgent, now, cal)
+    assert deadline is not None and deadline.due_ms == end_of_day_ms(date(2025, 1, 27))
+    assert restriction_lift_deadline(restriction("PLACE"), now, cal) == (None, None)
     with pytest.raises(ValidationError):
         validate_restriction(restriction("LIFT", lift_reason="PERFORMED"), COURT, date(2025, 1, 27))
+
+
+# --- past the official calendar (2027): provisional deadlines, no crash, no half-applied publication -----
+def test_term_ending_in_2027_is_deleted_with_a_provisional_ack_deadline_art10_para2() -> None:
+    """The library knows 2026 only: the term end still deletes, its 3-working-day ack due is provisional."""
+    seq = Sequencer()
+    ev = publish(seq, decision(term_start=date(2025, 1, 2), day=date(2025, 1, 2)))
+    assert ev["entry"]["term_end"] == date(2027, 1, 1)
+    (auto,) = seq.expire(end_of_day_ms(date(2027, 1, 1)))
+    pending = seq.pending[auto["publication_id"]]
+    # 2027-01-01 is a fixed statutory day, 2-3 Jan a weekend: 4, 5, 6 Jan are the working days.
+    assert pending.due_ms == end_of_day_ms(date(2027, 1, 6)) and pending.provisional
+    assert seq.state.size == 0 and auto["list_size"] == 0
+
+
+def test_a_publication_that_cannot_be_applied_leaves_the_list_unchanged() -> None:
+    """Everything that can fail is computed before the state changes: no half-applied publication."""
+    seq = Sequencer()
+    ev = publish(seq, decision(ground="ABLE_BUT_REFUSING"))
+    before = (seq.state.last_publication_id, seq.state.hexdigest(), dict(seq.state.entries), dict(seq.pending))
+    seq.dirty = False
+    naive = decision("CORRECT", ev["listing_id"], content=ev["entry"]["content"])
+    naive["decided_at"] = naive["decided_at"].replace(tzinfo=None)  # an entry without a canonical form
+    with pytest.raises(ValidationError, match="naive datetime"):
+        seq.decide(naive, request_id="r-naive", sender=COURT, key=CASE_NO, now_ms=1)
+    assert (seq.state.last_publication_id, seq.state.hexdigest(), dict(seq.state.entries), dict(seq.pending)) == before
+    assert not seq.dirty and "r-naive" not in seq.state.decisions

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from hub.deadlines import Deadline
 from hub.lifecycle import IllegalTransition, State, answer_state, is_terminal, new_record, transition
 
 
 def _delivered(due: int | None = None):
     r = new_record("r1", type_="FreezeRequest", court="京0105", case="c", agency="icbc", now_ms=1000,
-                   partition=0, due_ms=due)
+                   partition=0, deadline=Deadline(None, due, "test", False) if due is not None else None)
     r = transition(r, State.ROUTED, 1001)
     return transition(r, State.DELIVERED, 1002)
 

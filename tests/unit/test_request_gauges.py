@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from hub.deadlines import deadline_ms
 from hub.lifecycle import State, new_record, transition
 from hub.request_gauges import RequestCounts
+from hub.working_calendar import WorkingCalendar
 
 T0 = 1_735_779_600_000  # 2025-01-02 09:00 +08:00
 
 
 def _row(i: int, agency: str = "icbc") -> dict[str, object]:
     rec = new_record(f"r{i}", type_="QueryRequest", court="京0105", case=f"c{i}", agency=agency, now_ms=T0,
-                     partition=0)
+                     partition=0, deadline=deadline_ms("QueryRequest", T0, WorkingCalendar()))
     return transition(transition(rec, State.ROUTED, T0), State.DELIVERED, T0)
 
 
