@@ -211,7 +211,8 @@ async def recount_provisional_deadlines(partition: int, now_ms: int) -> None:
             requests[request_id] = new
             recounted += 1
             if new["state"] in WAITING:
-                if new.get("warn") is not None and new["warn"] != rec.get("warn"):
+                warned = rec.get("warn") is not None and rec["warn"] <= now_ms  # a court is warned once
+                if new.get("warn") is not None and new["warn"] != rec.get("warn") and not warned:
                     schedule(partition, new["warn"], "warn", request_id)
                 if new["due"] != rec["due"]:
                     schedule(partition, new["due"], "due", request_id)
