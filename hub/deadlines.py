@@ -10,10 +10,9 @@ outcome, an escalation is raised, and a late answer is still delivered, marked l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from hub.working_calendar import WorkingCalendar
+from hub.working_calendar import WorkingCalendar, china_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +59,6 @@ class Deadline(NamedTuple):
     provisional: bool
 
 
-def due_at(rule: DeadlineRule, start: datetime, calendar: WorkingCalendar) -> tuple[datetime, bool]:
-    """(due instant, provisional) of ``rule`` counted from ``start``."""
-    if rule.working_days is not None:
-        due = calendar.working_days_due(start, rule.working_days)
-        return datetime.fromtimestamp(due.end_ms / 1000, UTC), due.provisional
-    return start + timedelta(hours=rule.hours or 0), False
-
-
 def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,
                 counted_from_ms: int | None = None) -> Deadline | None:
     """The deadline of a request of ``message_type`` accepted at ``start_ms``; None without a rule.
@@ -79,7 +70,10 @@ def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,
     if rule is None:
         return None
     counted_from = start_ms if counted_from_ms is None else counted_from_ms
-    due_dt, provisional = due_at(rule, datetime.fromtimestamp(counted_from / 1000, UTC), calendar)
-    due = int(due_dt.timestamp() * 1000)
+    if rule.working_days is not None:
+        counted = calendar.add_working_days(china_date(counted_from), rule.working_days)
+        due, provisional = counted.end_ms, counted.provisional
+    else:
+        due, provisional = counted_from + (rule.hours or 0) * 3_600_000, False
     warn = start_ms + int((due - start_ms) * rule.warn_fraction) if due > start_ms else None
     return Deadline(warn, due, rule.rule_id, provisional)

@@ -58,10 +58,7 @@ class DueDay:
 
     day: date
     provisional: bool
-
-    @property
-    def end_ms(self) -> int:
-        return end_of_day_ms(self.day)
+    end_ms: int  # 24:00 China time at the end of ``day``: the instant the deadline passes
 
 
 class WorkingCalendar:
@@ -133,7 +130,7 @@ class WorkingCalendar:
             provisional = provisional or not official
             if working:
                 counted += 1
-        due = DueDay(current, provisional)
+        due = DueDay(current, provisional, end_of_day_ms(current))
         if len(self._added) < 65_536:  # every request of a day asks the same question
             self._added[(day, n)] = due
         return due
