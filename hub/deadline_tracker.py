@@ -140,6 +140,8 @@ async def _handle(kind: str, request_id: str, now_ms: int, at_ms: int | None = N
         runtime.metrics.deadline_events_total.labels("expired", rec["type"]).inc()
         await _emit_event("court.replies", rec, "EXPIRED", now_ms)  # the "no answer in time" outcome
         await _emit_event("court.notices", rec, "EXPIRED", now_ms)  # the escalation
+        for hook in _expired_hooks:  # flows that wait on this answer (an intensive query's unit)
+            await hook(rec, now_ms)
     elif kind == "late" and rec["state"] == State.ANSWERED_LATE.value:
         runtime.metrics.deadline_events_total.labels("answered_late", rec["type"]).inc()
         await _emit_event("court.notices", rec, "ANSWERED_LATE", now_ms)
@@ -152,10 +154,17 @@ async def warning_hooks(rec: dict[str, Any], now_ms: int) -> None:
 
 
 _warning_hooks: list[Any] = []
+_expired_hooks: list[Any] = []
 
 
 def on_warning(fn: Any) -> Any:
     _warning_hooks.append(fn)
+    return fn
+
+
+def on_expired(fn: Any) -> Any:
+    """Register ``fn(record, now_ms)``, awaited when a request becomes overdue."""
+    _expired_hooks.append(fn)
     return fn
 
 

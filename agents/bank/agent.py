@@ -28,6 +28,7 @@ from hub.app import emit, forward, runtime, settings
 from hub.clock import china_today
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
+from hub.deadline_tracker import on_expired
 from hub.deadlines import deadline_ms
 from hub.delivery import deliver
 from hub.envelope import envelope, message
@@ -214,6 +215,25 @@ async def _intensive_reply(iid: str, unit: str, msg: AvroMessage, now: int) -> N
 
 for _schema in REPLIES:
     agency_route(_schema)(handle_reply)
+
+
+@on_expired
+async def unit_without_response(child: dict[str, Any], now: int) -> None:
+    """Seed 001 §(一)1: a unit silent past its deadline is NO_RESPONSE; the last one completes the result."""
+    iid = child.get("corr")
+    rec = intensive.get(iid) if iid else None
+    if rec is None:
+        return
+    updated = iq.mark_no_response(rec, str(child["agency"]))
+    if updated is rec:
+        return
+    intensive[iid] = updated
+    if not iq.is_complete(updated):
+        return  # the final result names every unit's state at once
+    parent = requests.get(iid)
+    if parent is not None and not is_terminal(parent):
+        requests[iid] = transition(parent, answer_state(parent, now, complete=True), now)
+    await _emit_result(updated, parent["court"] if parent else str(child["court"]))
 
 
 @on_tick

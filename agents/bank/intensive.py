@@ -2,10 +2,12 @@
 
 One court request fans out to the 21 national banks, the 3 internet payment firms, securities,
 and the local banks of the debtor's household-registration place and of the court's place.  The
-merged result lists, per unit, hit / no hit / no response yet (PENDING) / error, and is emitted
-again as late replies arrive.  While units have not answered, the court may not query them on its
-own.  Once property is reported, the officer must mark it viewed within 3 days, or the case is
-escalated for supervision (执行督办).
+merged result lists, per unit, hit / no hit / no answer yet (PENDING) / no answer by the deadline
+(NO_RESPONSE) / error, and is emitted again whenever a unit's state changes.  At a unit's deadline it
+becomes NO_RESPONSE; once no unit is PENDING the result is complete and the court may query the units
+itself (while units are PENDING it may not).  A unit that answers after its deadline replaces its
+NO_RESPONSE, marked late, and the result is published again.  Once property is reported, the
+officer must mark it viewed within 3 days, or the case is escalated for supervision (执行督办).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from topics.agencies import Agency, AgencyKind
 
 VIEW_WITHIN_MS = 3 * 24 * 3600 * 1000  # seed 001 §(一)2: view property feedback within 3 days
+NO_RESPONSE = "NO_RESPONSE"
 
 Record = dict[str, Any]
 
@@ -78,15 +81,27 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str, int, int | None]:
 def apply_reply(record: Record, unit: str, reply_body: dict[str, Any], message_id: str, now_ms: int) -> Record:
     """The record after ``unit``'s query reply (a unit answers once; a repeat changes nothing)."""
     current = record["units"].get(unit)
-    if current is None or current["state"] != "PENDING":
+    if current is None or current["state"] not in ("PENDING", NO_RESPONSE):
         return record
     state, summary, accounts, balance = _summarise(reply_body)
+    late = current["state"] == NO_RESPONSE
     units = {**record["units"], unit: {**current, "state": state, "summary": summary, "accounts": accounts,
-                                        "balance_fen": balance, "message_id": message_id, "answered_at": now_ms}}
+                                        "balance_fen": balance, "message_id": message_id, "answered_at": now_ms,
+                                        "late": late}}
     property_at = record["property_at"]
     if state == "HIT" and property_at is None:
         property_at = now_ms
     return {**record, "units": units, "property_at": property_at}
+
+
+def mark_no_response(record: Record, unit: str) -> Record:
+    """The record once ``unit``'s deadline passed without an answer (unchanged if it had answered)."""
+    current = record["units"].get(unit)
+    if current is None or current["state"] != "PENDING":
+        return record
+    units = {**record["units"], unit: {**current, "state": NO_RESPONSE,
+                                        "summary": "no answer by the deadline (004 §13: 5 working days)"}}
+    return {**record, "units": units}
 
 
 def pending_units(record: Record) -> set[str]:
@@ -126,6 +141,7 @@ def result_body(record: Record, unit_names: dict[str, str], now: datetime) -> di
             "total_balance": ({"amount_fen": u["balance_fen"], "currency": "CNY"}
                               if u["balance_fen"] is not None else None),
             "reply_message_id": u["message_id"], "answered_at": _ts(u["answered_at"]),
+            "late": bool(u.get("late")),
         })
     return {
         "case_number": record["case"], "units": units, "complete": is_complete(record),

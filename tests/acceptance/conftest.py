@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -11,6 +13,9 @@ from agents.bank.ledger import BankLedger
 from agents.population import Population
 from hub.process import ChildProcess, WorkerProcess
 from hub.seal import KeyStore
+from hub.settings import HubSettings
+from tests.conftest import free_ports
+from topics.admin import apply_catalog
 from topics.catalog import DEFAULT_CATALOG
 
 HUB_TODAY = date(2025, 1, 2)  # the hub worker fixture's manual clock starts on this day (China time)
@@ -48,3 +53,18 @@ def reference_ledgers() -> dict[str, BankLedger]:
         ledger.seed(population, as_of=HUB_TODAY)
         ledgers[code] = ledger
     return ledgers
+
+
+def own_worker(applied: HubSettings, tmp_path_factory: pytest.TempPathFactory, clock_start: datetime) -> WorkerProcess:
+    """A started worker of its own on the shared broker (own topics, app id, data dir and manual clock), for
+    tests that move the clock where the session's worker must not go."""
+    (web_port,) = free_ports(1)
+    settings = applied.model_copy(update={
+        "topic_prefix": f"t{secrets.token_hex(4)}.", "app_id": f"hub-{secrets.token_hex(4)}",
+        "web_port": web_port, "data_dir": tmp_path_factory.mktemp("own-hub"), "clock": "manual",
+        "clock_start": clock_start.isoformat(),
+    })
+    asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
+    worker = WorkerProcess(settings, tmp_path_factory.mktemp("own-worker") / "worker.log")
+    worker.start(timeout=120)
+    return worker

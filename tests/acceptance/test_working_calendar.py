@@ -34,7 +34,7 @@ from hub.process import WorkerProcess, http_json, settings_env
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar, end_of_day_ms
 from hub.working_calendar.schedule_file import read_schedule
-from tests.conftest import free_ports
+from tests.acceptance.conftest import own_worker
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "calendar" / "2027.toml"
 START = datetime(2026, 12, 28, 10, tzinfo=CHINA_TZ)  # a Monday, three working days before 2027
@@ -52,19 +52,8 @@ def _ms(instant: datetime) -> int:
 @pytest.fixture(scope="module")
 def worker_2026(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """A worker of its own on the shared broker: the session's worker clock must not leave 2025."""
-    from topics.admin import apply_catalog
-    from topics.catalog import DEFAULT_CATALOG
-
-    (web_port,) = free_ports(1)
-    settings = applied_settings.model_copy(update={
-        "topic_prefix": f"t{secrets.token_hex(4)}.", "app_id": f"hub-{secrets.token_hex(4)}",
-        "web_port": web_port, "data_dir": tmp_path_factory.mktemp("calendar-hub"), "clock": "manual",
-        "clock_start": START.isoformat(),
-    })
-    asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
-    worker = WorkerProcess(settings, tmp_path_factory.mktemp("calendar-worker") / "worker.log")
+    worker = own_worker(applied_settings, tmp_path_factory, START)
     try:
-        worker.start(timeout=120)
         yield worker
     finally:
         worker.stop()

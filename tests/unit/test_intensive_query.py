@@ -69,3 +69,22 @@ def test_viewed_property_is_not_escalated_seed_001() -> None:
 def test_no_property_means_no_viewing_deadline() -> None:
     rec = iq.apply_reply(_record(), "icbc", _reply(accounts=0), "m1", 1000)
     assert iq.view_due_ms(rec) is None and not iq.escalation_due(rec, 10 * DAY)
+
+
+def test_silent_units_become_no_response_at_their_deadline_and_complete_the_result_seed_001() -> None:
+    """Seed 001 §(一)1, SPEC §3: a unit silent past its deadline is NO_RESPONSE; then the result is complete and
+    the court may query the unit itself; an answer after the deadline replaces it, marked late."""
+    rec = _record()
+    for unit in sorted(rec["units"])[1:]:
+        rec = iq.apply_reply(rec, unit, _reply(), f"m-{unit}", 10)
+    silent = sorted(rec["units"])[0]
+    assert iq.pending_units(rec) == {silent} and not iq.is_complete(rec)
+    rec = iq.mark_no_response(rec, silent)
+    assert iq.is_complete(rec) and rec["units"][silent]["state"] == "NO_RESPONSE"
+    body = iq.result_body(rec, {}, datetime(2025, 1, 2, tzinfo=UTC))
+    assert body["complete"] and {u["state"] for u in body["units"] if u["unit_code"] == silent} == {"NO_RESPONSE"}
+    late = iq.apply_reply(rec, silent, _reply(accounts=1), "m-late", 20 * DAY)
+    unit = late["units"][silent]
+    assert unit["state"] == "HIT" and unit["late"] and late["property_at"] == 20 * DAY
+    assert iq.is_complete(late) and iq.result_body(late, {}, datetime(2025, 1, 3, tzinfo=UTC))["units"][0]["late"]
+    assert iq.mark_no_response(late, silent) is late  # an answered unit stays answered
