@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.app import emit, runtime
+from hub.deadlines import RULES_BY_ID
 from hub.envelope import envelope, message
 from hub.lifecycle import OPEN, State, recompute_deadline, transition
 from hub.tables import deadline_index, on_tick, open_rows, requests
@@ -101,6 +102,11 @@ def observe_request(request_id: str, rec: dict[str, Any], old: dict[str, Any] | 
 requests.observers.append(observe_request)
 
 
+def _source(rule_id: str | None) -> str | None:
+    rule = RULES_BY_ID.get(rule_id or "")
+    return rule.source if rule is not None else None
+
+
 def _ts(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
@@ -108,7 +114,7 @@ def _ts(ms: int | None) -> datetime | None:
 def event_body(rec: dict[str, Any], kind: str, now_ms: int) -> dict[str, Any]:
     answered = rec["log"][-1][1] if rec["state"] in ANSWERED else None
     return {
-        "kind": kind, "rule_id": rec.get("rule") or "unknown", "rule_source": None,
+        "kind": kind, "rule_id": rec.get("rule") or "unknown", "rule_source": _source(rec.get("rule")),
         "message_type": rec["type"], "agency": rec["agency"], "court_code": rec["court"],
         "case_number": rec["case"], "started_at": _ts(rec["accepted"]), "due_at": _ts(rec["due"]),
         "answered_at": _ts(answered), "emitted_at": _ts(now_ms), "provisional": bool(rec.get("provisional")),
@@ -168,21 +174,39 @@ def on_expired(fn: Any) -> Any:
     return fn
 
 
+def _entry_at(entry: list[Any], minute: int) -> int:
+    """When an entry is due (entries written before they carried their time: the start of their minute)."""
+    return int(entry[2]) if len(entry) > 2 else minute * MINUTE_MS
+
+
 async def _run_minute(partition: int, minute: int, now_ms: int) -> None:
-    """Handle every entry of one minute, including those flows add while we await, then drop its rows."""
-    n = 0
+    """Handle every entry of a past minute, including those flows add while we await, then drop its rows.
+
+    The current minute (``now_ms`` inside it) is handled up to ``now_ms`` only: its later entries stay
+    in its rows for the next tick, so no deadline fires before its time.
+    """
+    current = minute == now_ms // MINUTE_MS
+    n, kept_any = 0, False
     while n < (deadline_index.get(_key(partition, minute)) or 0):
-        handled = 0
+        handled, kept = 0, []
         while True:
             entries = deadline_index.get(_chunk_key(partition, minute, n)) or []
             if handled >= len(entries):
                 break
-            for kind, request_id, *at in entries[handled:]:
-                await _handle(kind, request_id, now_ms, at[0] if at else None)
+            for entry in entries[handled:]:
+                at = _entry_at(entry, minute)
+                if current and at > now_ms:
+                    kept.append(entry)
+                    continue
+                await _handle(entry[0], entry[1], now_ms, at if len(entry) > 2 else None)
             handled = len(entries)
-        del deadline_index[_chunk_key(partition, minute, n)]
+        if kept:
+            deadline_index[_chunk_key(partition, minute, n)] = kept
+            kept_any = True
+        else:
+            del deadline_index[_chunk_key(partition, minute, n)]
         n += 1
-    if deadline_index.get(_key(partition, minute)) is not None:
+    if not kept_any and deadline_index.get(_key(partition, minute)) is not None:
         del deadline_index[_key(partition, minute)]
 
 
@@ -194,8 +218,9 @@ async def process_deadlines(partition: int, now_ms: int) -> None:
     now_minute = now_ms // MINUTE_MS
     for minute in range(cursor + 1, now_minute + 1):
         await _run_minute(partition, minute, now_ms)
-    # The current minute stays open (entries scheduled "now" land in it and run on the next tick,
-    # even when a manual clock stands still); processed rows are deleted, so none runs twice.
+    # The current minute stays open (entries scheduled "now" land in it and run on the next tick, even
+    # when a manual clock stands still; entries later in it wait for their time); handled entries are
+    # removed from their rows, so none runs twice.
     if now_minute - 1 != cursor:
         deadline_index[_cursor_key(partition)] = now_minute - 1
 

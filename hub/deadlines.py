@@ -26,7 +26,6 @@ class DeadlineRule:
 
 _QUERY = DeadlineRule("online-property-query", "004 §13 (5 working days)", working_days=5)
 _CONTROL = DeadlineRule("network-control-measure", "003 evaluation indicators (48 hours)", hours=48)
-_LIST = DeadlineRule("credit-list-3wd", "003 2017 provisions art. 9-10 (3 working days)", working_days=3)
 _RESTRICTION = DeadlineRule("consumption-restriction-lift", "004 §23 (3 working days)", working_days=3)
 
 #: message type (short name) -> rule.  Types without a rule have no answer deadline.
@@ -45,9 +44,19 @@ RULES: dict[str, DeadlineRule] = {
     "VehicleSeizureRequest": _CONTROL,
     "LocatePersonRequest": _CONTROL,
     "MeasureRelease": _CONTROL,
-    "ListDecision": _LIST,
     "ConsumptionRestriction": _RESTRICTION,
 }
+
+#: ListDecision action -> rule: the credit platform applies it within 3 working days of the decision.
+LIST_RULES: dict[str, DeadlineRule] = {
+    "REVOKE": DeadlineRule("list.revoke.3wd", "003 失信规定 art. 9 para 1", working_days=3),
+    "CORRECT": DeadlineRule("list.correct.3wd", "003 失信规定 art. 9 para 2", working_days=3),
+    "DELETE": DeadlineRule("list.delete.3wd", "003 失信规定 art. 10 para 1", working_days=3),
+}
+#: a listing whose term ended is deleted and applied within 3 working days after its last day
+TERM_END_RULE = DeadlineRule("list.term_end.3wd", "003 失信规定 art. 10 para 2", working_days=3)
+
+RULES_BY_ID: dict[str, DeadlineRule] = {r.rule_id: r for r in (*RULES.values(), *LIST_RULES.values(), TERM_END_RULE)}
 
 
 class Deadline(NamedTuple):
@@ -59,16 +68,14 @@ class Deadline(NamedTuple):
     provisional: bool
 
 
-def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,
-                counted_from_ms: int | None = None) -> Deadline | None:
-    """The deadline of a request of ``message_type`` accepted at ``start_ms``; None without a rule.
+def deadline_for(rule: DeadlineRule, start_ms: int, calendar: WorkingCalendar, *,
+                 counted_from_ms: int | None = None) -> Deadline:
+    """``rule``'s deadline for a request accepted at ``start_ms``.
 
-    The period runs from ``counted_from_ms`` when the rule says so (004 §23: from performance), else from
-    acceptance; the warning comes at the rule's fraction of the time between acceptance and due.
+    The period runs from ``counted_from_ms`` when the rule says so (004 §23: from performance; 失信规定
+    art. 9-10: from the decision), else from acceptance; the warning comes at the rule's fraction of the
+    time between acceptance and due (none when the due time is already past at acceptance).
     """
-    rule = RULES.get(message_type)
-    if rule is None:
-        return None
     counted_from = start_ms if counted_from_ms is None else counted_from_ms
     if rule.working_days is not None:
         counted = calendar.add_working_days(china_date(counted_from), rule.working_days)
@@ -77,3 +84,12 @@ def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,
         due, provisional = counted_from + (rule.hours or 0) * 3_600_000, False
     warn = start_ms + int((due - start_ms) * rule.warn_fraction) if due > start_ms else None
     return Deadline(warn, due, rule.rule_id, provisional)
+
+
+def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,
+                counted_from_ms: int | None = None) -> Deadline | None:
+    """The deadline of a request of ``message_type`` accepted at ``start_ms``; None without a rule."""
+    rule = RULES.get(message_type)
+    if rule is None:
+        return None
+    return deadline_for(rule, start_ms, calendar, counted_from_ms=counted_from_ms)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from hub.deadlines import Deadline, deadline_ms
+from hub.deadlines import RULES_BY_ID, Deadline, deadline_for
 from hub.errors import HubError
 from hub.working_calendar import WorkingCalendar
 
@@ -39,9 +39,10 @@ OPEN = frozenset(State) - TERMINAL
 
 _ALLOWED: dict[State, frozenset[State]] = {
     State.ACCEPTED: frozenset({State.ROUTED, State.REJECTED, State.CANCELLED, State.FAILED}),
-    # an agency's answer can be processed before the hub has marked the request delivered
+    # an agency's answer can be processed before the hub has marked the request delivered; a list
+    # decision routed to the list sequencer is refused there (REJECTED) or published (DELIVERED)
     State.ROUTED: frozenset({State.DELIVERED, State.ANSWERED, State.PARTIALLY_ANSWERED, State.FAILED,
-                             State.CANCELLED}),
+                             State.CANCELLED, State.REJECTED}),
     State.DELIVERED: frozenset({State.ANSWERED, State.PARTIALLY_ANSWERED, State.OVERDUE, State.FAILED,
                                 State.CANCELLED}),
     State.PARTIALLY_ANSWERED: frozenset({State.PARTIALLY_ANSWERED, State.ANSWERED, State.OVERDUE,
@@ -73,11 +74,10 @@ def new_record(
 
 def recompute_deadline(record: Record, calendar: WorkingCalendar) -> Record | None:
     """The row with its provisional deadline counted again on ``calendar``; None if nothing changed."""
-    if not record.get("provisional") or record.get("rule") is None:
+    rule = RULES_BY_ID.get(record.get("rule") or "")
+    if not record.get("provisional") or rule is None:
         return None
-    deadline = deadline_ms(record["type"], record["accepted"], calendar, counted_from_ms=record.get("from"))
-    if deadline is None or deadline.rule_id != record["rule"]:
-        return None
+    deadline = deadline_for(rule, record["accepted"], calendar, counted_from_ms=record.get("from"))
     if (deadline.due_ms, deadline.warn_ms, deadline.provisional) == (record["due"], record["warn"], True):
         return None
     return {**record, "due": deadline.due_ms, "warn": deadline.warn_ms, "provisional": deadline.provisional}

@@ -100,15 +100,15 @@ def open_rows(table: object, partition: int) -> list[tuple[str, dict[str, Any]]]
 
 
 ticks_topic = topic_for(Role.TICKS)
+TICKS_TOPIC = settings.topic(runtime.catalog.one(Role.TICKS).name)
 
 
 @app.timer(interval=TICK_INTERVAL_S)  # type: ignore[untyped-decorator]
 async def issue_ticks() -> None:
     if not _tick_handlers:
         return
-    name = settings.topic(runtime.catalog.one(Role.TICKS).name)
     for tp in sorted(app.assignor.assigned_actives()):
-        if tp.topic != name:
+        if tp.topic != TICKS_TOPIC:
             continue
         tick = message(TICK, envelope(runtime.clock, request_id=f"tick-{tp.partition}", recipient="hub"),
                        {"partition": tp.partition, "issued_at": runtime.clock.now()})
@@ -118,6 +118,8 @@ async def issue_ticks() -> None:
 @app.agent(ticks_topic)
 async def tick_agent(stream: StreamT[AvroMessage]) -> None:
     async for event in stream.events():
+        if event.value.schema != TICK:
+            continue  # other hub-internal messages on the topic (the list sequencer's outcomes)
         partition = event.message.partition
         now_ms = runtime.clock.now_ms()
         for handler in _tick_handlers:

@@ -26,6 +26,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faust import StreamT
 from prometheus_client import Counter, Gauge
 
 from agents.credit.models import (
@@ -40,6 +41,7 @@ from agents.credit.models import (
     RESTRICTION,
     RESTRICTION_ACK,
     case_of,
+    decision_deadline,
     restriction_lift_deadline,
     validate_decision,
     validate_restriction,
@@ -54,9 +56,9 @@ from hub.deadletter import RawRecord
 from hub.deadlines import Deadline, deadline_ms
 from hub.envelope import envelope, message
 from hub.errors import CodecError, HubError, InternalError, UnknownRequest, ValidationError, WrongAgency
-from hub.lifecycle import State, answer_state, is_terminal, new_record, transition
+from hub.lifecycle import State, answer_state, can_transition, is_terminal, new_record, transition
 from hub.routing import agency_route, court_route
-from hub.tables import requests
+from hub.tables import TICKS_TOPIC, requests, ticks_topic
 from topics.catalog import inbox_name
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ publications_total = Counter("credit_list_publications_total", "List publication
 last_publication = Gauge("credit_list_last_publication_id", "Last publication id", namespace="interop_hub",
                          registry=_registry)
 DECISION_TYPE = "ListDecision"
+SEQUENCED = "cn.court.interop.ops.ListDecisionSequenced"
 
 
 def _ts(ms: int | None) -> datetime | None:
@@ -97,20 +100,51 @@ def _header(headers: tuple[tuple[str, bytes | None], ...] | list[tuple[str, byte
 # --- court → hub: list decisions ------------------------------------------------------------------
 @court_route(DECISION)
 async def handle_decision(msg: AvroMessage, record: RawRecord) -> None:
-    """Checks that need no list (art. 1-6), then onto the journal for the one ordered place."""
+    """Checks that need no list (art. 1-6), then onto the journal for the one ordered place.
+
+    The decision is a row of the request table from here on: routed (to the sequencer), then delivered
+    (published) or rejected (refused against the list), then answered when the platform acknowledges it;
+    a revocation, correction or deletion is due within 3 working days of the decision (art. 9-10).
+    """
     key = record.key.decode() if record.key else ""
-    validate_decision(msg.body, str(msg.envelope["sender"]), key, china_today(runtime.clock))
+    sender = str(msg.envelope["sender"])
+    validate_decision(msg.body, sender, key, china_today(runtime.clock))
+    now = runtime.clock.now_ms()
     headers = [("source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
-               ("case", key.encode()), (DELIVERED_AT, str(runtime.clock.now_ms()).encode())]
+               ("case", key.encode()), (DELIVERED_AT, str(now).encode())]
     await _to_journal(record.value or b"", headers)
+    if requests.get(msg.request_id) is None:  # a resend is sequenced once (by request id) and keeps its row
+        deadline, counted_from = decision_deadline(msg.body, now, runtime.calendar.current)
+        rec = new_record(msg.request_id, type_=msg.message_type, court=sender, case=key, agency=PLATFORM,
+                         now_ms=now, partition=record.partition, deadline=deadline, counted_from_ms=counted_from)
+        requests[msg.request_id] = transition(rec, State.ROUTED, now)
 
 
 @agency_route(ACK)
 async def handle_ack(msg: AvroMessage, record: RawRecord) -> None:
-    """The platform applied a publication: tell the court, and let the sequencer stop the clock."""
+    """The platform applied a publication: tell the court; the decision is answered (a term end: the
+    sequencer stops its clock)."""
     await forward(REPLIES, record.key.decode() if record.key else "", record.value or b"", msg.message_type,
                   request_id=msg.request_id)
+    rec = requests.get(msg.request_id)
+    if rec is not None and rec["type"] == DECISION_TYPE and not is_terminal(rec):
+        now = runtime.clock.now_ms()
+        requests[msg.request_id] = transition(rec, answer_state(rec, now), now)
     await _to_journal(record.value or b"", [(DELIVERED_AT, str(runtime.clock.now_ms()).encode())])
+
+
+@app.agent(ticks_topic)
+async def decision_outcomes(stream: StreamT[AvroMessage]) -> None:
+    """The sequencer's outcome, sent to the decision's own partition: the request row records it."""
+    async for event in stream.events():
+        msg = event.value
+        if msg.schema != SEQUENCED:
+            continue
+        rec = requests.get(msg.request_id)
+        published = msg.body["outcome"] == "PUBLISHED"
+        to = State.DELIVERED if published else State.REJECTED
+        if rec is not None and can_transition(rec, to):
+            requests[msg.request_id] = transition(rec, to, runtime.clock.now_ms())
 
 
 # --- the sequencer ------------------------------------------------------------------------------------
@@ -173,7 +207,7 @@ async def ensure_ready() -> None:
             if rec.schema == ACK:
                 sequencer.note_ack(int(rec.body["publication_id"]), int(rec.body["applied_at"].timestamp() * 1000))
             elif rec.schema == DEADLINE_EVENT and rec.envelope.get("correlation_id"):
-                sequencer.note_escalated(int(str(rec.envelope["correlation_id"]).rpartition("/")[2]))
+                _note_marker(rec)
     sequencer.ready = True
     _gauges()
     log.info("credit sequencer ready at publication %d, %d listings in force",
@@ -231,28 +265,60 @@ def _original(raw: bytes, headers: tuple[tuple[str, bytes | None], ...]) -> RawR
     return RawRecord(settings.topic("court.requests"), 0, -1, case, raw)
 
 
-async def _sequence(msg: AvroMessage, record: RawRecord, futures: list[Awaitable[Any]]) -> None:
+Outcome = tuple[int, AvroMessage]  # (partition of the court's request, ListDecisionSequenced)
+
+
+def _outcome(msg: AvroMessage, partition: int, *, publication_id: int | None = None,
+             error: HubError | None = None) -> Outcome:
+    body = {"partition": partition, "outcome": "REFUSED" if error else "PUBLISHED", "publication_id": publication_id,
+            "reason": f"{error.code}: {error}"[:500] if error else None, "sequenced_at": runtime.clock.now()}
+    return partition, message(SEQUENCED, envelope(runtime.clock, request_id=msg.request_id, recipient="hub"), body)
+
+
+async def _sequence(msg: AvroMessage, record: RawRecord, futures: list[Awaitable[Any]],
+                    outcomes: list[Outcome]) -> None:
     now = runtime.clock.now_ms()
     if msg.schema == DECISION:
         original = _original(record.value or b"", record.headers)
+        error: HubError | None = None
         try:
             event = sequencer.decide(msg.body, request_id=msg.request_id, sender=str(msg.envelope["sender"]),
                                      key=(original.key or b"").decode(), now_ms=now)
         except HubError as exc:
-            await dead_letters.reject(original, msg, exc)
-            return
+            error = exc
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            await dead_letters.reject(original, msg, InternalError(f"{type(exc).__name__}: {exc}"))
+            error = InternalError(f"{type(exc).__name__}: {exc}")
+        if error is not None:
+            await dead_letters.reject(original, msg, error)
+            outcomes.append(_outcome(msg, original.partition, error=error))
             return
         if event is not None:
             futures.extend(await _publish(event))
+            outcomes.append(_outcome(msg, original.partition, publication_id=int(event["publication_id"])))
     elif msg.schema == ACK:
         late = sequencer.note_ack(int(msg.body["publication_id"]), now)
         if late is not None:
             runtime.metrics.deadline_events_total.labels("answered_late", DECISION_TYPE).inc()
             await _deadline_event(NOTICES, late, "ANSWERED_LATE", now)
     elif msg.schema == DEADLINE_EVENT and msg.envelope.get("correlation_id"):
-        sequencer.note_escalated(int(str(msg.envelope["correlation_id"]).rpartition("/")[2]))
+        _note_marker(msg)
+
+
+def _note_marker(msg: AvroMessage) -> None:
+    """A deadline event the list clock journalled: that publication was warned about, or escalated."""
+    publication = int(str(msg.envelope["correlation_id"]).rpartition("/")[2])
+    if msg.body["kind"] == "WARNING":
+        sequencer.note_warned(publication)
+    else:
+        sequencer.note_escalated(publication)
+
+
+async def _send_outcomes(outcomes: list[Outcome]) -> None:
+    """After the batch's publications are on the broker: each decision's row learns what happened."""
+    for partition, msg in outcomes:
+        raw = runtime.codec.encode_message(msg)
+        fut = await app.producer.send(TICKS_TOPIC, str(partition).encode(), raw, partition, None, [])
+        await fut
 
 
 @app.task  # type: ignore[untyped-decorator]
@@ -288,9 +354,11 @@ async def _sequence_batch(records: list[Any]) -> None:
             try:
                 await ensure_ready()
                 futures: list[Awaitable[Any]] = []
+                outcomes: list[Outcome] = []
                 for rec in records:
-                    await _sequence_record(rec, futures)
+                    await _sequence_record(rec, futures, outcomes)
                 await _confirm(futures)
+                await _send_outcomes(outcomes)
                 return
             except KafkaError:
                 if attempt == SEND_ATTEMPTS:
@@ -302,14 +370,14 @@ async def _sequence_batch(records: list[Any]) -> None:
                 await asyncio.sleep(0.5 * attempt)
 
 
-async def _sequence_record(rec: Any, futures: list[Awaitable[Any]]) -> None:
+async def _sequence_record(rec: Any, futures: list[Awaitable[Any]], outcomes: list[Outcome]) -> None:
     try:
         msg = runtime.codec.decode(rec.value)
     except CodecError:
         log.exception("undecodable journal record at offset %d skipped", rec.offset)
         return
     raw = RawRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, tuple(rec.headers))
-    await _sequence(msg, raw, futures)
+    await _sequence(msg, raw, futures, outcomes)
 
 
 @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
@@ -325,6 +393,8 @@ async def list_clock() -> None:
             for event in sequencer.expire(now):
                 futures.extend(await _publish(event))
             await _confirm(futures)
+            for pending in sequencer.to_warn(now):
+                await _warn(pending, now)
             for pending in sequencer.overdue(now):
                 await _escalate(pending, now)
         except (KafkaError, HubError):
@@ -332,6 +402,14 @@ async def list_clock() -> None:
             # rebuilt from the history before the next run) and the next tick tries again.
             log.exception("credit list clock failed; rebuilding from the history")
             sequencer.dirty = True
+
+
+async def _warn(pending: Pending, now: int) -> None:
+    """75 % of the 3 working days passed without the platform's acknowledgement: the court is warned."""
+    runtime.metrics.deadline_events_total.labels("warning", DECISION_TYPE).inc()
+    marker = await _deadline_event(NOTICES, pending, "WARNING", now)
+    sequencer.note_warned(pending.publication_id)
+    await _to_journal(runtime.codec.encode_message(marker), [])
 
 
 async def _escalate(pending: Pending, now: int) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from agents.common import check_case, check_document, check_subject, require
 from agents.credit.state import ListState
 from hub.clock import CHINA_TZ
-from hub.deadlines import RULES, Deadline, deadline_ms
+from hub.deadlines import LIST_RULES, RULES, TERM_END_RULE, Deadline, deadline_for, deadline_ms
 from hub.domain import ADULT_AGE, parse_resident_id
 from hub.errors import (
     Art3Bar,
@@ -50,24 +50,7 @@ ART10_PARA1 = frozenset({"PERFORMED", "SETTLEMENT_PERFORMED", "CREDITOR_APPLICAT
                          "SUSPENDED_BY_RETRIAL_OR_BANKRUPTCY", "NOT_TO_BE_EXECUTED", "EXECUTION_TERMINATED"})
 RELISTING_BAR_MONTHS = 6  # art. 10 last para
 
-#: action -> (deadline rule id, article) for the credit platform's acknowledgement
-ACK_RULES = {
-    "REVOKE": ("list.revoke.3wd", "003 失信规定 art. 9 para 1"),
-    "CORRECT": ("list.correct.3wd", "003 失信规定 art. 9 para 2"),
-    "DELETE": ("list.delete.3wd", "003 失信规定 art. 10 para 1"),
-}
-TERM_END_RULE = ("list.term_end.3wd", "003 失信规定 art. 10 para 2")
-THREE_WORKING_DAYS = 3  # 失信规定 art. 9-10, 004 §23
 RESTRICTION_TYPE = "ConsumptionRestriction"  # its rule in hub.deadlines: 3 working days (004 §23)
-
-
-class AckDue(NamedTuple):
-    """When the platform's acknowledgement of a publication is due, under which rule and article."""
-
-    rule_id: str
-    rule_source: str
-    due_ms: int
-    provisional: bool  # counted over a day the official calendar does not cover yet
 
 
 # --- dates ---------------------------------------------------------------------------------
@@ -304,16 +287,26 @@ def expiry_event(state: ListState, lid: str, now_ms: int) -> dict[str, Any]:
                       reason="纳入期限届满 (失信规定 art. 10 para 2)", deletion_ground="TERM_EXPIRED")
 
 
-def ack_due(event: dict[str, Any], calendar: WorkingCalendar) -> AckDue | None:
-    """The platform's acknowledgement deadline of a publication, if the rule sets one (3 working days)."""
-    if event["deletion_ground"] == "TERM_EXPIRED" and event["decision_request_id"].startswith("term-expiry/"):
-        rule, start = TERM_END_RULE, event["entry"]["term_end"]
-    elif event["action"] in ACK_RULES:
-        rule, start = ACK_RULES[event["action"]], _as_dt(event["decided_at"]).astimezone(CHINA_TZ).date()
-    else:
+def decision_deadline(body: dict[str, Any], now_ms: int,
+                      calendar: WorkingCalendar) -> tuple[Deadline | None, int | None]:
+    """失信规定 art. 9-10: a revocation, correction or deletion is applied within 3 working days of the decision.
+
+    Returns the deadline and the instant its period runs from (None, None: a listing sets no such deadline).
+    """
+    rule = LIST_RULES.get(str(body["action"]))
+    if rule is None:
+        return None, None
+    decided = _ms(body["decided_at"])
+    return deadline_for(rule, now_ms, calendar, counted_from_ms=decided), decided
+
+
+def term_end_deadline(event: dict[str, Any], calendar: WorkingCalendar) -> Deadline | None:
+    """失信规定 art. 10 para 2: a listing deleted at its term's end is applied within 3 working days after it."""
+    if event["deletion_ground"] != "TERM_EXPIRED" or not event["decision_request_id"].startswith("term-expiry/"):
         return None
-    due = calendar.add_working_days(start, THREE_WORKING_DAYS)
-    return AckDue(*rule, due.end_ms, due.provisional)
+    last_day: date = event["entry"]["term_end"]
+    published = _ms(event["published_at"])
+    return deadline_for(TERM_END_RULE, published, calendar, counted_from_ms=end_of_day_ms(last_day) - 1)
 
 
 def case_of(entry: dict[str, Any]) -> tuple[str, str]:

@@ -20,14 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agents.credit.models import ack_due, case_of, decide, expired_listings, expiry_event
+from agents.credit.models import case_of, decide, expired_listings, expiry_event, term_end_deadline
 from agents.credit.state import ListState
+from hub.deadlines import TERM_END_RULE
 from hub.working_calendar import WorkingCalendar, china_date
 
 
 @dataclass
 class Pending:
-    """A publication whose acknowledgement by the credit platform is due by ``due_ms``."""
+    """A term-end deletion whose acknowledgement by the credit platform is due by ``due_ms``.
+
+    (A court's revocation, correction or deletion is a row of the hub's request table instead, with its
+    deadline tracked by :mod:`hub.deadline_tracker` like every other request.)
+    """
 
     publication_id: int
     request_id: str
@@ -38,7 +43,9 @@ class Pending:
     rule_source: str
     started_ms: int
     due_ms: int
+    warn_ms: int | None = None
     provisional: bool = False  # the due time counted a day the official calendar does not cover yet
+    warned: bool = False
     escalated: bool = False
     acked_ms: int | None = None
 
@@ -52,13 +59,14 @@ class Sequencer:
         self.pending: dict[int, Pending] = {}
         self.acked: dict[int, int] = {}  # publication id -> when the platform acknowledged it
         self.escalated: set[int] = set()
+        self.warned: set[int] = set()
         self.ready = False
         self.dirty = False
 
     def reset(self) -> None:
         """Forget everything (before rebuilding from the history and the journal)."""
         self.state = ListState()
-        self.pending, self.acked, self.escalated = {}, {}, set()
+        self.pending, self.acked, self.escalated, self.warned = {}, {}, set(), set()
         self.ready = self.dirty = False
 
     # --- building state ---------------------------------------------------------------------------
@@ -81,6 +89,11 @@ class Sequencer:
         self.escalated.add(publication_id)
         if publication_id in self.pending:
             self.pending[publication_id].escalated = True
+
+    def note_warned(self, publication_id: int) -> None:
+        self.warned.add(publication_id)
+        if publication_id in self.pending:
+            self.pending[publication_id].warned = True
 
     # --- publishing ------------------------------------------------------------------------------------
     def decide(self, body: dict[str, Any], *, request_id: str, sender: str, key: str,
@@ -112,15 +125,21 @@ class Sequencer:
 
     def _pending(self, event: dict[str, Any]) -> Pending | None:
         """The acknowledgement the platform owes for ``event`` (None: no rule, or already acknowledged)."""
-        due = ack_due(event, self.calendar)
+        due = term_end_deadline(event, self.calendar)
         pub = int(event["publication_id"])
         if due is None or pub in self.acked:
             return None
         case, court = case_of(event["entry"])
         return Pending(pub, str(event["decision_request_id"]), str(event["listing_id"]), case, court,
-                       due.rule_id, due.rule_source, int(event["published_at"].timestamp() * 1000), due.due_ms,
-                       provisional=due.provisional, escalated=pub in self.escalated)
+                       due.rule_id, TERM_END_RULE.source, int(event["published_at"].timestamp() * 1000), due.due_ms,
+                       warn_ms=due.warn_ms, provisional=due.provisional, warned=pub in self.warned,
+                       escalated=pub in self.escalated)
 
     def overdue(self, now_ms: int) -> list[Pending]:
-        """Unacknowledged publications past their deadline, not yet escalated."""
-        return [p for p in self.pending.values() if not p.escalated and now_ms > p.due_ms]
+        """Unacknowledged publications at or past their deadline, not yet escalated."""
+        return [p for p in self.pending.values() if not p.escalated and now_ms >= p.due_ms]
+
+    def to_warn(self, now_ms: int) -> list[Pending]:
+        """Unacknowledged publications past their warning time (75 %), not yet warned nor escalated."""
+        return [p for p in self.pending.values() if not (p.warned or p.escalated) and p.warn_ms is not None
+                and p.due_ms > now_ms >= p.warn_ms]

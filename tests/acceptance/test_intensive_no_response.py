@@ -23,6 +23,7 @@ from hub.seal import KeyStore
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
 from tests.acceptance.conftest import own_worker
+from tests.acceptance.hub_http import wait_row
 
 START = datetime(2025, 3, 3, 10, tzinfo=CHINA_TZ)  # a Monday; 4-7 and 10 March are the 5 working days
 OFFICER = officer("李执行", "13800138000", "京法执证0105-0042")
@@ -48,16 +49,6 @@ async def court(silent_hub: WorkerProcess) -> AsyncIterator[CourtClient]:
         yield client
 
 
-def wait_row(worker: WorkerProcess, request_id: str, states: set[str], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, body = http_json(f"{worker.base_url}/requests/{request_id}")
-        if status == 200 and body["state"] in states:
-            return dict(body)
-        assert time.monotonic() < deadline, f"{request_id}: {body}"
-        time.sleep(0.3)
-
-
 async def results(court: CourtClient, request_id: str, pred: Any, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -73,7 +64,7 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     iq = court.intensive_query(case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                                officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "集约"))
     await court.send(iq)
-    parent = wait_row(silent_hub, iq.request_id, {"delivered"})
+    parent = wait_row(silent_hub, iq.request_id, lambda r: r["state"] == "delivered")
     due = WorkingCalendar().add_working_days(START.date(), 5)
     assert due.day == date(2025, 3, 10) and parent["due"] == due.end_ms
     # while units are pending, the court may not query them itself
@@ -90,12 +81,12 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     states = {u["unit_code"]: u["state"] for u in final["units"]}
     assert len(states) >= 25 and set(states.values()) == {"NO_RESPONSE"}, states
     assert not any(u["late"] for u in final["units"])
-    wait_row(silent_hub, iq.request_id, {"answered_late", "answered"})
+    wait_row(silent_hub, iq.request_id, lambda r: r["state"] in {"answered_late", "answered"})
     # complete: the court's own query to a unit goes through now
     own = court.query(bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                       officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "自查"))
     await court.send(own)
-    assert wait_row(silent_hub, own.request_id, {"delivered"})["agency"] == LATE_UNIT
+    assert wait_row(silent_hub, own.request_id, lambda r: r["state"] == "delivered")["agency"] == LATE_UNIT
     STATE.update(iq=iq.request_id, own=own.request_id)
 
 

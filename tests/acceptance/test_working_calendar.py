@@ -15,7 +15,6 @@ import secrets
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar, end_of_day_ms
 from hub.working_calendar.schedule_file import read_schedule
 from tests.acceptance.conftest import own_worker
+from tests.acceptance.hub_http import advance_to, hub_now, metric, metrics, row, wait_row
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "calendar" / "2027.toml"
 START = datetime(2026, 12, 28, 10, tzinfo=CHINA_TZ)  # a Monday, three working days before 2027
@@ -63,44 +63,6 @@ def worker_2026(applied_settings: HubSettings, tmp_path_factory: pytest.TempPath
 async def court(worker_2026: WorkerProcess) -> AsyncIterator[CourtClient]:
     async with CourtClient(worker_2026.settings, "京0105") as client:
         yield client
-
-
-def hub_now(worker: WorkerProcess) -> datetime:
-    status, body = http_json(worker.base_url + "/clock")
-    assert status == 200, body
-    return datetime.fromisoformat(body["now"])
-
-
-def advance_to(worker: WorkerProcess, instant: datetime) -> None:
-    seconds = (instant - hub_now(worker)).total_seconds()
-    assert seconds >= 0
-    status, body = http_json(worker.base_url + "/clock", data={"advance_seconds": seconds})
-    assert status == 200, body
-
-
-def row(worker: WorkerProcess, request_id: str) -> dict[str, Any]:
-    status, body = http_json(f"{worker.base_url}/requests/{request_id}")
-    assert status == 200, body
-    return dict(body)
-
-
-def wait_row(worker: WorkerProcess, request_id: str, pred: Any, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, body = http_json(f"{worker.base_url}/requests/{request_id}")
-        if status == 200 and pred(body):
-            return dict(body)
-        assert time.monotonic() < deadline, f"{request_id}: {body}"
-        time.sleep(0.3)
-
-
-def metrics(worker: WorkerProcess) -> str:
-    with urllib.request.urlopen(worker.base_url + "/metrics", timeout=5) as resp:
-        return str(resp.read().decode())
-
-
-def metric(text: str, name: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
 async def history(settings: HubSettings) -> list[dict[str, Any]]:

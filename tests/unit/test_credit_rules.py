@@ -12,6 +12,7 @@ from stdnum.cn import ric
 from agents.court.adapter import document, organisation, person
 from agents.credit.models import (
     add_months,
+    decision_deadline,
     restriction_lift_deadline,
     term_end_for,
     validate_decision,
@@ -208,19 +209,19 @@ def test_a_redelivered_decision_is_not_published_twice() -> None:
     assert seq.state.last_publication_id == 1
 
 
-def test_deletion_ack_is_due_three_working_days_after_the_decision_across_spring_festival_art10() -> None:
-    seq = Sequencer()
-    ev = publish(seq, decision(ground="ABLE_BUT_REFUSING", day=date(2025, 1, 20)))
-    gone = publish(seq, decision("DELETE", ev["listing_id"], day=date(2025, 1, 27), deletion_ground="PERFORMED"))
-    pending = seq.pending[gone["publication_id"]]
-    assert pending.due_ms == end_of_day_ms(date(2025, 2, 7)) and not pending.provisional
-    assert seq.overdue(end_of_day_ms(date(2025, 2, 6))) == []
-    assert [p.publication_id for p in seq.overdue(end_of_day_ms(date(2025, 2, 7)) + 1)] == [gone["publication_id"]]
-    seq.note_escalated(gone["publication_id"])
-    assert seq.overdue(end_of_day_ms(date(2025, 2, 9))) == []
-    late = seq.note_ack(gone["publication_id"], end_of_day_ms(date(2025, 2, 9)))
-    assert late is not None and late.rule_id == "list.delete.3wd"
-    assert ev["publication_id"] not in seq.pending  # a LIST sets no 3-working-day deadline
+def test_deletion_is_due_three_working_days_after_the_decision_across_spring_festival_art10() -> None:
+    """失信规定 art. 10: a deletion decided on Mon 27 Jan 2025 is due by the end of Fri 7 Feb (Spring Festival
+    28 Jan - 4 Feb); the warning comes at 75 % of the time from acceptance; a listing sets no such deadline."""
+    cal, accepted = WorkingCalendar(), end_of_day_ms(date(2025, 1, 27)) - 8 * 3_600_000  # 16:00 China time
+    gone = decision("DELETE", "L1", day=date(2025, 1, 27), deletion_ground="PERFORMED")
+    deadline, counted_from = decision_deadline(gone, accepted, cal)
+    assert deadline is not None and deadline.rule_id == "list.delete.3wd" and not deadline.provisional
+    assert deadline.due_ms == end_of_day_ms(date(2025, 2, 7))
+    assert counted_from == int(gone["decided_at"].timestamp() * 1000)
+    assert deadline.warn_ms == accepted + int((deadline.due_ms - accepted) * 0.75)
+    assert decision_deadline(decision(ground="ABLE_BUT_REFUSING"), accepted, cal) == (None, None)
+    late, _ = decision_deadline(decision("REVOKE", "L1", day=date(2024, 9, 27)), accepted, cal)
+    assert late is not None and late.warn_ms is None and late.due_ms == end_of_day_ms(date(2024, 10, 8))
 
 
 def test_term_end_deletes_automatically_and_ack_is_due_three_working_days_after_art10_para2() -> None:
@@ -231,7 +232,12 @@ def test_term_end_deletes_automatically_and_ack_is_due_three_working_days_after_
     (auto,) = seq.expire(end_of_day_ms(date(2025, 9, 27)))
     assert auto["action"] == "DELETE" and auto["deletion_ground"] == "TERM_EXPIRED" and not auto["in_force"]
     # National Day 2025: Sep 28 (make-up Sunday), 29, 30 are the three working days.
-    assert seq.pending[auto["publication_id"]].due_ms == end_of_day_ms(date(2025, 9, 30))
+    pending = seq.pending[auto["publication_id"]]
+    assert pending.due_ms == end_of_day_ms(date(2025, 9, 30))
+    assert pending.warn_ms == pending.started_ms + int((pending.due_ms - pending.started_ms) * 0.75)
+    assert seq.to_warn(pending.warn_ms - 1) == [] and seq.to_warn(pending.warn_ms) == [pending]
+    seq.note_warned(pending.publication_id)
+    assert seq.to_warn(pending.warn_ms) == [] and seq.overdue(pending.due_ms) == [pending]
     assert seq.expire(end_of_day_ms(date(2025, 9, 29))) == []  # published once
 
 
