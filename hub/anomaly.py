@@ -7,16 +7,23 @@ An anomaly concerns one agency (or the hub itself).  It opens when
 - its error replies (error messages it sent, replies the hub had to reject) reach a threshold
   within a window (ERROR_RATE);
 - it announced it is out of service (OUT_OF_SERVICE) or its heartbeats stopped (HEARTBEAT_MISSING);
-- the hub itself is at fault (HUB_FAULT): a dead-letter spike, an unclean worker restart, consumer lag.
+- a principal sent a burst of records the hub had to dead-letter (ERROR_RATE of that principal: a court
+  adapter's malformed messages are the court gateway's anomaly, not the hub's);
+- the hub itself is at fault (HUB_FAULT): dead letters from no known principal, an unclean worker
+  restart, consumer lag.
 
-Notices go to every affected party — the agency and the courts with requests outstanding to it —
-must be delivered within 24 hours of detection (else escalated and counted) and are tracked until
-acknowledged; a resolution notice follows when the anomaly clears.
+"双方应于系统发生异常的 24 小时内通知对方": every party affected when the anomaly is detected — the agency
+and every court with a request outstanding to it at that moment (:attr:`AnomalyBook.courts_waiting_on`)
+— is notified at detection, due within 24 hours of the anomaly's start; a court that sends to the
+agency while the anomaly is open joins it and is told at once (due 24 hours from joining).  A notice not
+delivered in time is counted late and escalated (:meth:`AnomalyBook.late_notices`); notices are tracked
+until acknowledged; a resolution notice follows when the anomaly clears.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 NOTIFY_WITHIN_MS = 24 * 3600 * 1000
@@ -79,10 +86,12 @@ class AgencyHealth:
 class AnomalyBook:
     """Every agency's health and every anomaly, with the decisions of when to open and resolve."""
 
-    def __init__(self) -> None:
+    def __init__(self, courts_waiting_on: Callable[[str], Iterable[tuple[str, str]]] | None = None) -> None:
+        """``courts_waiting_on(agency)``: (court, message type) of every request outstanding to ``agency``."""
         self.health: dict[str, AgencyHealth] = {}
         self.anomalies: dict[str, Anomaly] = {}
-        self.dead_letters: deque[int] = deque()
+        self.dead_letters: dict[str, deque[int]] = {}  # principal -> when its records were dead-lettered
+        self.courts_waiting_on = courts_waiting_on or (lambda agency: ())
         self._seq = 0
 
     def _agency(self, code: str) -> AgencyHealth:
@@ -97,7 +106,24 @@ class AnomalyBook:
             return existing
         self._seq += 1
         anomaly = Anomaly(f"{agency}-{kind.lower()}-{now_ms}-{self._seq}", kind, agency, now_ms, description)
+        if agency != HUB:  # everyone waiting on the agency is affected from the start
+            for court, message_type in self.courts_waiting_on(agency):
+                anomaly.courts.add(court)
+                anomaly.message_types.add(message_type)
+                anomaly.outstanding += 1
         self.anomalies[anomaly.anomaly_id] = anomaly
+        return anomaly
+
+    def court_sent(self, agency: str, court: str, message_type: str) -> Anomaly | None:
+        """A court's request reached ``agency``: if an anomaly of it is open, the court is affected too."""
+        anomaly = self.open_for(agency)
+        if anomaly is None or agency == HUB:
+            return None
+        anomaly.outstanding += 1
+        anomaly.message_types.add(message_type)
+        if court in anomaly.courts:
+            return None
+        anomaly.courts.add(court)
         return anomaly
 
     def _resolve(self, agency: str, kinds: set[str], now_ms: int) -> Anomaly | None:
@@ -136,7 +162,7 @@ class AnomalyBook:
         if anomaly is None and (health.last_message_ms is None or health.last_message_ms <= delivered_ms):
             anomaly = self._open("AGENCY_SILENT", agency, now_ms,
                                  f"no answer from {agency} to requests past their warning threshold")
-        if anomaly is not None:
+        if anomaly is not None and court not in anomaly.courts:
             anomaly.courts.add(court)
             anomaly.message_types.add(message_type)
             anomaly.outstanding += 1
@@ -152,13 +178,18 @@ class AnomalyBook:
                               f"{len(errors)} error replies from {agency} within {ERROR_WINDOW_MS // 60000} minutes")
         return None
 
-    def dead_letter(self, now_ms: int) -> Anomaly | None:
-        self.dead_letters.append(now_ms)
-        while self.dead_letters and self.dead_letters[0] < now_ms - DEAD_LETTER_WINDOW_MS:
-            self.dead_letters.popleft()
-        if len(self.dead_letters) >= DEAD_LETTER_SPIKE and self.open_for(HUB) is None:
-            return self._open("HUB_FAULT", HUB, now_ms, f"dead-letter spike: {len(self.dead_letters)} in 5 minutes")
-        return None
+    def dead_letter(self, principal: str, now_ms: int) -> Anomaly | None:
+        """A record from ``principal`` (HUB: from no known principal) was dead-lettered; a spike opens its anomaly."""
+        window = self.dead_letters.setdefault(principal, deque())
+        window.append(now_ms)
+        while window and window[0] < now_ms - DEAD_LETTER_WINDOW_MS:
+            window.popleft()
+        if len(window) < DEAD_LETTER_SPIKE or self.open_for(principal) is not None:
+            return None
+        if principal == HUB:
+            return self._open("HUB_FAULT", HUB, now_ms, f"dead-letter spike: {len(window)} in 5 minutes")
+        return self._open("ERROR_RATE", principal, now_ms,
+                          f"dead-letter spike: {len(window)} records from {principal} rejected in 5 minutes")
 
     def hub_fault(self, description: str, now_ms: int) -> Anomaly:
         return self._open("HUB_FAULT", HUB, now_ms, description)
@@ -179,13 +210,26 @@ class AnomalyBook:
                 resolved = self._resolve(health.agency, {"ERROR_RATE"}, now_ms)
                 if resolved:
                     changed.append(resolved)
-        while self.dead_letters and self.dead_letters[0] < now_ms - DEAD_LETTER_WINDOW_MS:
-            self.dead_letters.popleft()
-        hub = self.open_for(HUB)
-        if hub is not None and not self.dead_letters and hub.description.startswith("dead-letter spike"):
-            hub.resolved_ms = now_ms
-            changed.append(hub)
+        for principal, window in self.dead_letters.items():
+            while window and window[0] < now_ms - DEAD_LETTER_WINDOW_MS:
+                window.popleft()
+            spike = self.open_for(principal)
+            if spike is not None and not window and spike.description.startswith("dead-letter spike"):
+                spike.resolved_ms = now_ms
+                changed.append(spike)
         return changed
+
+    def late_notices(self, now_ms: int) -> list[tuple[Anomaly, Notice]]:
+        """Notices past their 24 hours and not delivered in them, each returned (and marked escalated) once."""
+        late = []
+        for anomaly in self.anomalies.values():
+            for notice in anomaly.notices.values():
+                due = notice.due_ms if notice.due_ms is not None else anomaly.notify_due_ms
+                undelivered = notice.delivered_ms is None or notice.delivered_ms > due
+                if undelivered and now_ms > due and not notice.escalated:
+                    notice.escalated = True
+                    late.append((anomaly, notice))
+        return late
 
     def acknowledge(self, anomaly_id: str, by: str, now_ms: int) -> bool:
         anomaly = self.anomalies.get(anomaly_id)

@@ -144,7 +144,8 @@ class DeadLetters:
             recipient = spec.agency
         else:
             return  # internal topics have no external sender to answer
-        request_id = decoded.request_id if decoded else ""
+        # an undecodable record has no request id: name the record itself, which its producer knows
+        request_id = decoded.request_id if decoded else f"{record.topic}/{record.partition}/{record.offset}"
         body: dict[str, Any] = {
             "rejected_message_id": str(decoded.envelope["message_id"]) if decoded else None,
             "rejected_message_type": decoded.schema if decoded else None,
@@ -155,6 +156,10 @@ class DeadLetters:
             "dead_letter_topic": self._dead_letter_topic,
             "dead_letter_offset": dl_offset,
             "rejected_at": self.rt.clock.now(),
+            "rejected_topic": record.topic,
+            "rejected_partition": record.partition,
+            "rejected_offset": record.offset,
+            "rejected_key": record.key.decode("utf-8", "replace") if record.key is not None else None,
         }
         reply = message(ERROR_REPLY, envelope(self.rt.clock, request_id=request_id, recipient=recipient), body)
         key = record.key.decode("utf-8", "replace") if record.key else request_id

@@ -39,7 +39,20 @@ HEARTBEAT = "cn.court.interop.ops.Heartbeat"
 ERROR_REPLY = "cn.court.interop.ops.ErrorReply"
 RUNNING_MARKER = "worker.running"
 
-book = AnomalyBook()
+request_counts = RequestCounts()
+
+
+def _counts() -> RequestCounts:
+    """The request counts, built by one scan of the table the first time they are needed once it is recovered
+    (rows recovered later would never be counted: until then the counts stay empty)."""
+    if not request_counts.built and app.tables.recovery.completed.is_set():
+        started = time.monotonic()
+        request_counts.rebuild(requests.values())
+        log.info("request gauges built from the table in %.2fs", time.monotonic() - started)
+    return request_counts
+
+
+book = AnomalyBook(lambda agency: _counts().courts_waiting_on(agency))
 
 
 def _mono_ms() -> int:
@@ -50,12 +63,14 @@ def _ts(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
-def notice_body(a: Anomaly) -> dict[str, Any]:
+def notice_body(a: Anomaly, notice: Notice | None = None) -> dict[str, Any]:
+    """The notice (to one party: due 24 hours from when it became affected; to ops: from detection)."""
+    due = notice.due_ms if notice is not None and notice.due_ms is not None else a.notify_due_ms
     return {
         "anomaly_id": a.anomaly_id, "kind": a.kind, "state": "OPEN" if a.open else "RESOLVED",
         "agency": None if a.agency == HUB else a.agency, "affected_courts": sorted(a.courts),
         "affected_message_types": sorted(a.message_types), "detected_at": _ts(a.detected_ms),
-        "notify_due_at": _ts(a.notify_due_ms), "resolved_at": _ts(a.resolved_ms),
+        "notify_due_at": _ts(due), "resolved_at": _ts(a.resolved_ms),
         "outstanding_requests": a.outstanding, "description": a.description,
     }
 
@@ -64,9 +79,9 @@ def _is_agency(code: str) -> bool:
     return any(ag.code == code and ag.has_mailbox for ag in runtime.catalog.agencies)
 
 
-async def _send_notice(a: Anomaly, recipient: str) -> str:
+async def _send_notice(a: Anomaly, recipient: str, notice: Notice) -> str:
     msg = message(ANOMALY_NOTICE, envelope(runtime.clock, request_id=a.anomaly_id, recipient=recipient,
-                                           correlation_id=a.anomaly_id), notice_body(a))
+                                           correlation_id=a.anomaly_id), notice_body(a, notice))
     topic = inbox_name(recipient) if _is_agency(recipient) else "court.notices"
     await emit(topic, a.anomaly_id, msg)
     kind = "agency" if _is_agency(recipient) else "court"
@@ -82,10 +97,10 @@ async def notify(a: Anomaly) -> None:
         notice = a.notices.setdefault(recipient, Notice(recipient, due_ms=max(now, a.detected_ms) + NOTIFY_WITHIN_MS))
         try:
             if notice.delivered_ms is None:
-                notice.message_id = await _send_notice(a, recipient)
+                notice.message_id = await _send_notice(a, recipient, notice)
                 notice.delivered_ms = now
             if not a.open and notice.resolution_delivered_ms is None:
-                await _send_notice(a, recipient)
+                await _send_notice(a, recipient, notice)
                 notice.resolution_delivered_ms = now
         except HubError as exc:  # delivery failed: retried on the next sweep, escalated after 24 hours
             log.warning("notice of %s to %s not delivered: %s", a.anomaly_id, recipient, exc)
@@ -136,11 +151,15 @@ accept_observers.append(_agency_alive)
 
 async def _on_dead_letter(record: RawRecord, spec: TopicSpec | None, error: HubError,
                           decoded: AvroMessage | None) -> None:
+    """Bad records are the anomaly of whoever sent them: an agency's error rate, the court gateway's spike;
+    only records from no known principal count against the hub."""
     now = runtime.clock.now_ms()
     before = _open_ids()
     if spec is not None and spec.role is Role.AGENCY_OUTBOX and spec.agency:
         await _opened_or_changed(book.error_from(spec.agency, now), before)
-    await _opened_or_changed(book.dead_letter(now), before)
+        return
+    principal = next(iter(spec.producers)) if spec is not None and len(spec.producers) == 1 else HUB
+    await _opened_or_changed(book.dead_letter(principal, now), before)
 
 
 dead_letters.observers.append(_on_dead_letter)
@@ -186,28 +205,34 @@ async def sweep_anomalies() -> None:
     for anomaly in book.sweep(now, _mono_ms()):
         await _opened_or_changed(anomaly, before)
     for anomaly in book.anomalies.values():
-        pending = [n for n in anomaly.notices.values() if n.delivered_ms is None]
-        if anomaly.open and (pending or not anomaly.notices):
+        recipients = anomaly.recipients() or [COURT_GATEWAY]
+        untold = [r for r in recipients if r not in anomaly.notices or anomaly.notices[r].delivered_ms is None]
+        if anomaly.open and untold:  # not delivered yet, or a court that joined since
             await notify(anomaly)
-        for notice in anomaly.notices.values():
-            due = notice.due_ms or anomaly.notify_due_ms
-            late = notice.delivered_ms is None or notice.delivered_ms > due
-            if late and now > due and not notice.escalated:
-                notice.escalated = True
-                runtime.metrics.notices_overdue_total.inc()
-                log.error("notice of %s to %s not delivered within 24 hours", anomaly.anomaly_id, notice.recipient)
+    for anomaly, notice in book.late_notices(now):
+        runtime.metrics.notices_overdue_total.inc()
+        log.error("notice of %s to %s not delivered within 24 hours: escalated to operators", anomaly.anomaly_id,
+                  notice.recipient)
+        await emit("ops.anomalies", anomaly.anomaly_id, message(
+            ANOMALY_NOTICE, envelope(runtime.clock, request_id=anomaly.anomaly_id, recipient="ops",
+                                     correlation_id=anomaly.anomaly_id),
+            {**notice_body(anomaly, notice),
+             "description": f"ESCALATED: the notice to {notice.recipient} was not delivered within 24 hours "
+                            f"(002 §4(五)); {anomaly.description}"}))
 
 
-request_counts = RequestCounts()
-requests.observers.append(request_counts.observe)
+def _observe_request(key: str, row: dict[str, Any], old: dict[str, Any] | None) -> None:
+    request_counts.observe(key, row, old)
+    if row.get("state") == State.DELIVERED.value and (old is None or old.get("state") != State.DELIVERED.value):
+        book.court_sent(str(row["agency"]), str(row["court"]), str(row["type"]))  # told by the next sweep
+
+
+requests.observers.append(_observe_request)
 
 
 @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
 async def refresh_request_gauges() -> None:
-    if not request_counts.built:  # once, after recovery: one scan, then row-by-row updates
-        started = time.monotonic()
-        request_counts.rebuild(requests.values())
-        log.info("request gauges built from the table in %.2fs", time.monotonic() - started)
+    _counts()  # once, after recovery: one scan, then row-by-row updates
     gauge_out, gauge_over = runtime.metrics.outstanding_requests, runtime.metrics.overdue_requests
     gauge_out.clear()
     gauge_over.clear()

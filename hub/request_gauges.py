@@ -22,6 +22,8 @@ class RequestCounts:
     def __init__(self) -> None:
         self.outstanding: Counter[Key] = Counter()
         self.overdue: Counter[Key] = Counter()
+        #: agency -> (court, message type) -> open requests: who waits on an agency (anomaly notices)
+        self.waiting: dict[str, Counter[Key]] = {}
         self.built = False
 
     def _add(self, row: dict[str, Any] | None, sign: int) -> None:
@@ -29,12 +31,18 @@ class RequestCounts:
             return
         key = (str(row["agency"]), str(row["type"]))
         self.outstanding[key] += sign
+        self.waiting.setdefault(key[0], Counter())[(str(row["court"]), key[1])] += sign
         if row["state"] == State.OVERDUE.value:
             self.overdue[key] += sign
+
+    def courts_waiting_on(self, agency: str) -> list[tuple[str, str]]:
+        """(court, message type) of each request outstanding to ``agency`` (one entry per request)."""
+        return [k for k, n in (self.waiting.get(agency) or Counter()).items() for _ in range(max(n, 0))]
 
     def rebuild(self, rows: Iterable[Any]) -> None:
         self.outstanding.clear()
         self.overdue.clear()
+        self.waiting.clear()
         for row in rows:
             if isinstance(row, dict):
                 self._add(row, 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.anomaly import ERROR_THRESHOLD, HUB, NOTIFY_WITHIN_MS, AnomalyBook
+from hub.anomaly import DEAD_LETTER_SPIKE, ERROR_THRESHOLD, HUB, NOTIFY_WITHIN_MS, AnomalyBook, Notice
 
 MIN = 60_000
 
@@ -49,17 +49,51 @@ def test_out_of_service_and_missing_heartbeats() -> None:
     assert book.heartbeat("abc", "UP", 5000, now_ms=2, mono_ms=20_000) is missing[0]
 
 
-def test_dead_letter_spike_is_a_hub_fault() -> None:
+def test_dead_letters_from_no_known_principal_are_a_hub_fault() -> None:
     book = AnomalyBook()
-    results = [book.dead_letter(i) for i in range(20)]
+    results = [book.dead_letter(HUB, i) for i in range(20)]
     assert results[-1] is not None and results[-1].agency == HUB and results[-1].recipients() == []
+
+
+def test_a_court_adapters_burst_of_bad_records_is_that_adapters_anomaly_not_the_hubs_002_s4_5() -> None:
+    """002 §4(五): the party whose system misbehaves is told; the courts waiting on others are not."""
+    book = AnomalyBook(lambda agency: [("京0105", "FreezeRequest")] if agency == "icbc" else [])
+    results = [book.dead_letter("court-gateway", i) for i in range(DEAD_LETTER_SPIKE)]
+    spike = results[-1]
+    assert spike is not None and spike.kind == "ERROR_RATE" and spike.agency == "court-gateway"
+    assert spike.recipients() == ["court-gateway"] and book.open_for(HUB) is None
+    assert [a.anomaly_id for a in book.sweep(10 * MIN, 0)] == [spike.anomaly_id] and not spike.open
+
+
+def test_every_court_waiting_on_the_agency_is_affected_at_detection_002_s4_5() -> None:
+    """"双方应于系统发生异常的 24 小时内通知对方": courts with requests outstanding when the anomaly starts are
+    affected from its start, not when their own request passes its warning."""
+    waiting = [("京0105", "FreezeRequest"), ("沪0115", "QueryRequest"), ("沪0115", "QueryRequest")]
+    book = AnomalyBook(lambda agency: waiting if agency == "icbc" else [])
+    a = book.past_warning("icbc", "京0105", "FreezeRequest", delivered_ms=1000, now_ms=10 * MIN)
+    assert a is not None and a.recipients() == ["icbc", "京0105", "沪0115"] and a.outstanding == 3
+    assert a.message_types == {"FreezeRequest", "QueryRequest"}
+    assert book.court_sent("icbc", "渝0103", "DeductRequest") is a  # joins while open: told at once
+    assert book.court_sent("icbc", "渝0103", "QueryRequest") is None  # already told
+    assert "渝0103" in a.courts and a.outstanding == 5
+    assert book.court_sent("ccb", "渝0103", "QueryRequest") is None  # no anomaly of that agency
+
+
+def test_a_notice_not_delivered_within_24_hours_is_counted_late_once_002_s4_5() -> None:
+    book = AnomalyBook()
+    a = book.past_warning("icbc", "京0105", "FreezeRequest", delivered_ms=0, now_ms=MIN)
+    assert a is not None
+    a.notices["icbc"] = Notice("icbc", delivered_ms=2 * MIN, due_ms=a.notify_due_ms)
+    a.notices["京0105"] = Notice("京0105", due_ms=a.notify_due_ms)  # delivery keeps failing
+    assert book.late_notices(a.notify_due_ms) == []  # due, not yet past
+    late = book.late_notices(a.notify_due_ms + 1)
+    assert [n.recipient for _, n in late] == ["京0105"] and late[0][1].escalated
+    assert book.late_notices(a.notify_due_ms + 2) == []  # counted once
 
 
 def test_acknowledgement_is_recorded_per_recipient() -> None:
     book = AnomalyBook()
     a = book.past_warning("icbc", "京0105", "FreezeRequest", delivered_ms=0, now_ms=1)
-    from hub.anomaly import Notice
-
     a.notices["icbc"] = Notice("icbc", delivered_ms=2)
     assert book.acknowledge(a.anomaly_id, "icbc", 3) and a.notices["icbc"].acked_ms == 3
     assert not book.acknowledge(a.anomaly_id, "nobody", 3)
