@@ -45,7 +45,7 @@ request_counts = RequestCounts()
 def _counts() -> RequestCounts:
     """The request counts, built by one scan of the table the first time they are needed once it is recovered
     (rows recovered later would never be counted: until then the counts stay empty)."""
-    if not request_counts.built and app.tables.recovery.completed.is_set():
+    if not request_counts.built and app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
         started = time.monotonic()
         request_counts.rebuild(requests.values())
         log.info("request gauges built from the table in %.2fs", time.monotonic() - started)
