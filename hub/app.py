@@ -9,6 +9,9 @@ partition keeps flowing.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import faust
@@ -147,9 +150,35 @@ async def _audit_last() -> AvroMessage | None:
 audit_log = AuditLog(runtime.codec, runtime.clock, _audit_send, _audit_last)
 
 
+#: audit entries written while a message is being handled, held back until its own ACCEPT or REJECT entry
+#: is appended (:func:`hold_audit`): the trail reads in causal order.
+_held: ContextVar[list[AuditEntry] | None] = ContextVar("held_audit_entries", default=None)
+
+
 async def audit(entry: AuditEntry) -> None:
+    held = _held.get()
+    if held is not None:
+        held.append(entry)
+        return
     await audit_log.append(entry)
     runtime.metrics.audit_records_total.labels(entry.action).inc()
+
+
+@asynccontextmanager
+async def hold_audit() -> AsyncIterator[list[AuditEntry]]:
+    """Hold the audit entries written inside (the effects of one message); the caller appends the cause's
+    entry after the block, then :func:`release_audit` the held ones."""
+    held: list[AuditEntry] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+async def release_audit(held: list[AuditEntry]) -> None:
+    for entry in held:
+        await audit(entry)
 
 
 async def emit(name: str, key: str, msg: AvroMessage, headers: list[tuple[str, bytes]] | None = None) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from faust import StreamT
 
-from hub.app import app, audit, dead_letters, principal_of, raw_record, runtime, topic_for
+from hub.app import app, audit, dead_letters, hold_audit, principal_of, raw_record, release_audit, runtime, topic_for
 from hub.audit import AuditEntry
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
@@ -67,36 +67,47 @@ async def reject(role: Role, msg: AvroMessage, record: RawRecord, error: HubErro
 
 
 async def dispatch(routes: dict[str, Handler], role: Role, msg: AvroMessage, record: RawRecord) -> None:
+    """Run the message's flow; the trail gets its ACCEPT (or REJECT) entry, then the entries of its effects."""
     runtime.metrics.messages_received_total.labels(role.value, msg.message_type).inc()
     handler = routes.get(msg.schema)
     if handler is None:
         await reject(role, msg, record, NoRoute(f"no flow handles {msg.schema} on {role.value}"))
         return
+    async with hold_audit() as effects:
+        failure = await _run(handler, msg, record)
+    if failure is not None:
+        await reject(role, msg, record, failure)
+        await release_audit(effects)  # anything it had sent before failing stays on the record
+        return
+    await audit(AuditEntry(
+        "ACCEPT", record.topic, record.value or b"", principal_of(record.topic),
+        client=str(msg.envelope.get("sender")), partition=record.partition, offset=record.offset,
+        message_type=msg.message_type, message_id=str(msg.envelope.get("message_id")),
+        request_id=msg.request_id, case_number=record.key.decode("utf-8", "replace") if record.key else None,
+        agency=str(msg.envelope.get("recipient")) if role is Role.COURT_REQUESTS
+        else str(msg.envelope.get("sender")),
+        decision="accepted",
+    ))
+    await release_audit(effects)
+    for observer in accept_observers:
+        await observer(role, msg, record)
+
+
+async def _run(handler: Handler, msg: AvroMessage, record: RawRecord) -> HubError | None:
+    """The handler, retried with back-off while it fails retriably; the error that rejects it, if any."""
     for attempt in range(1, RETRIES + 1):
         try:
             await handler(msg, record)
-            await audit(AuditEntry(
-                "ACCEPT", record.topic, record.value or b"", principal_of(record.topic),
-                client=str(msg.envelope.get("sender")), partition=record.partition, offset=record.offset,
-                message_type=msg.message_type, message_id=str(msg.envelope.get("message_id")),
-                request_id=msg.request_id, case_number=record.key.decode("utf-8", "replace") if record.key else None,
-                agency=str(msg.envelope.get("recipient")) if role is Role.COURT_REQUESTS
-                else str(msg.envelope.get("sender")),
-                decision="accepted",
-            ))
-            for observer in accept_observers:
-                await observer(role, msg, record)
-            return
+            return None
         except HubError as exc:
             if not exc.retriable or attempt == RETRIES:
-                await reject(role, msg, record, exc)
-                return
+                return exc
             log.warning("retriable %s on %s (attempt %d): %s", exc.code, msg.request_id, attempt, exc)
             await asyncio.sleep(BACKOFF_S * attempt)
         except Exception as exc:
             log.exception("flow for %s failed on %s", msg.schema, msg.request_id)
-            await reject(role, msg, record, InternalError(f"{type(exc).__name__}: {exc}"))
-            return
+            return InternalError(f"{type(exc).__name__}: {exc}")
+    return None
 
 
 def check_agency_sender(msg: AvroMessage, record: RawRecord) -> None:

@@ -216,7 +216,8 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
         TopicSpec(
             "court.replies", Role.COURT_REPLIES, HUB_PARTITIONS, Cleanup.DELETE, 30 * DAY_MS, "case_number",
             (BANK, POLICE, CREDIT, OPS), hub_only, court,
-            "replies, sealed receipts, error replies and merged results for the courts",
+            "what answers a court's request: replies, sealed receipts, error replies, merged results, "
+            "'no answer in time' outcomes",
         ),
         TopicSpec(
             "court.notices", Role.COURT_NOTICES, HUB_PARTITIONS, Cleanup.DELETE, 90 * DAY_MS, "case_number",

@@ -1,8 +1,9 @@
 """Hub side of the police flows (SPEC §4, seed 002): validate, route, correlate, track measures.
 
 court → ``court.requests`` → (validated here) → ``agency.mps.inbox`` → police →
-``agency.mps.outbox`` → (correlated here) → ``court.replies`` (look-up and measure replies) or
-``court.notices`` (sightings, lapses, release acknowledgements).
+``agency.mps.outbox`` → (correlated here) → ``court.replies`` (what answers a court's request: look-up
+and measure replies, release acknowledgements) or ``court.notices`` (what nobody asked for: sightings,
+lapses).
 
 Requests are forwarded as the court wrote them with the ``delivered-at`` header (000 §16).  The
 ``measures`` table knows every measure the police placed (active / released / lapsed, see
@@ -165,7 +166,7 @@ async def handle_release_ack(msg: AvroMessage, record: RawRecord) -> None:
     validate_release_ack(msg.body)
     row = _measure(msg.body["measure_id"])
     measures[row["id"]] = ms.acknowledged(row, msg.body["status"])
-    await forward(NOTICES_TOPIC, rec["case"], record.value or b"", msg.message_type)
+    await forward(REPLIES_TOPIC, rec["case"], record.value or b"", msg.message_type)  # answers the release
     _mark_answered(rec)
 
 

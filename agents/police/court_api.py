@@ -2,8 +2,8 @@
 
 Builders take a connected :class:`~agents.court.adapter.CourtClient` and return the request
 (:class:`~hub.codec.AvroMessage`) addressed to the police (``mps``); send it with
-``court.send(msg)``.  Replies to look-ups and measures arrive on ``court.replies`` with the request
-id; sightings, lapses and release acknowledgements arrive on ``court.notices``.  A sighting and a
+``court.send(msg)``.  Replies to look-ups, measures and releases arrive on ``court.replies`` with the
+request id; sightings and lapses (which nobody asked for) arrive on ``court.notices``.  A sighting and a
 lapse carry the request id of the measure request (and the measure id as correlation id), so
 :func:`sightings` finds them by the request the court sent, however late they come.
 """

@@ -147,6 +147,15 @@ def test_audit_chain_verifies_and_is_searchable_002_s5_2(hub_worker) -> None:
     assert {"ACCEPT", "EMIT"} <= actions
 
 
+def test_audit_trail_reads_in_causal_order_002_s5_2(hub_worker) -> None:
+    """A forwarded request's EMIT comes after the ACCEPT of the message that caused it."""
+    found = _cli(hub_worker.settings, "audit", "search", "--case", "（2024）京0105执900号")
+    lines = [line.split() for line in found.stdout.splitlines() if "seq=" in line]
+    accept = next(i for i, f in enumerate(lines) if f[3] == "ACCEPT" and f[5] == "FreezeRequest")
+    emit = next(i for i, f in enumerate(lines) if f[3] == "EMIT" and f[5] == "FreezeRequest")
+    assert accept < emit, "\n".join(" ".join(f) for f in lines[:6])
+
+
 async def test_one_changed_byte_in_the_audit_trail_is_named_002_s5_2(hub_worker) -> None:
     settings = hub_worker.settings
     source, scratch = settings.topic("ops.audit"), settings.topic("ops.audit") + ".tampered"
