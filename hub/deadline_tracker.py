@@ -235,7 +235,8 @@ async def recount_provisional_deadlines(partition: int, now_ms: int) -> None:
     if applied == calendar.fingerprint:
         return
     recounted = 0
-    if applied is not None:  # rows of an earlier calendar may be provisional
+    # rows of an earlier calendar may be provisional; only delivered ones have index entries to replace
+    if applied is not None:
         for request_id, rec in open_rows(requests, partition):
             if State(rec["state"]) not in OPEN:
                 continue
@@ -244,7 +245,7 @@ async def recount_provisional_deadlines(partition: int, now_ms: int) -> None:
                 continue
             requests[request_id] = new
             recounted += 1
-            if new["state"] in WAITING:
+            if new["state"] in WAITING and any(s == State.DELIVERED.value for s, _ in new["log"]):
                 warned = rec.get("warn") is not None and rec["warn"] <= now_ms  # a court is warned once
                 if new.get("warn") is not None and new["warn"] != rec.get("warn") and not warned:
                     schedule(partition, new["warn"], "warn", request_id)

@@ -99,6 +99,7 @@ class Scenario:
     async def bank_cases(self) -> None:
         banks = ["icbc", "ccb", "abc", "boc", "cmb"]
         ruling, notice = document("RULING", "执行裁定书"), document("ASSISTANCE_NOTICE", "协助通知")
+        cases = []
         for i in range(self.cases):
             bank = banks[i % len(banks)]
             acc = self.account(bank)
@@ -114,16 +115,28 @@ class Scenario:
             reply = await self.answer(freeze.request_id)
             fid = reply.body.get("freeze_id")
             if fid:
-                await self.send("deduct", self.court.deduct(
+                deduct = self.court.deduct(
                     bank=bank, case=case, subject=subj, officer=OFFICER, account_number=acc.account_number,
-                    amount_fen=100_000, freeze_id=fid, ruling=ruling, assistance_notice=notice))
-            # seed 001: the court queries units of the intensive set itself only once they have answered
-            await self._wait(lambda m, rid=iq.request_id: m.request_id == rid  # type: ignore[misc]
-                             and m.schema.endswith("IntensiveQueryResult") and bool(m.body["complete"]), 60)
-            await self.send("query", self.court.query(bank=banks[(i + 1) % len(banks)], case=case, subject=subj,
-                                                      officer=OFFICER,
-                                                      assistance_notice=document("ASSISTANCE_NOTICE", "查询")))
+                    amount_fen=100_000, freeze_id=fid, ruling=ruling, assistance_notice=notice)
+                await self.send("deduct", deduct)
+                await self.answer(deduct.request_id)
+            cases.append((iq.request_id, case, subj, banks[(i + 1) % len(banks)]))
+        # every unit but the one that is down answers; the officer views the property feedback in time
+        for rid, case, _subj, _bank in cases:
+            await self._wait(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
+                             and m.schema.endswith("IntensiveQueryResult")
+                             and {u["unit_code"] for u in m.body["units"] if u["state"] == "PENDING"} <= {OUTAGE_BANK},
+                             60)
             await self.court.send(self.court.property_viewed(case_number=case["case_number"], officer=OFFICER))
+        # the down bank's units reach their deadline (5 working days, 004 §13): NO_RESPONSE, the results complete
+        due = max(int(self.row(rid).get("due") or 0) for rid, *_ in cases)
+        self.advance(max(int(due / 1000 - self.hub_now().timestamp()), 0) + 60)
+        for rid, case, subj, bank in cases:
+            await self._wait(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
+                             and m.schema.endswith("IntensiveQueryResult") and bool(m.body["complete"]), 60)
+            # seed 001: the court queries units of the intensive set itself only once the result is complete
+            await self.send("query", self.court.query(bank=bank, case=case, subject=subj, officer=OFFICER,
+                                                      assistance_notice=document("ASSISTANCE_NOTICE", "查询")))
         # one invalid request: the court is told exactly what is wrong
         acc = self.account("icbc")
         bad = self.court.freeze(bank="icbc", case=self.new_case(), subject=person(acc.holder_name, acc.holder_id),
@@ -213,9 +226,12 @@ class Scenario:
             state = self.state(request_id)
         return state
 
-    def state(self, request_id: str) -> str:
+    def row(self, request_id: str) -> dict[str, Any]:
         status, row = http_json(f"{self.worker.base_url}/requests/{request_id}")
-        return str(row.get("state")) if status == 200 else "unknown"
+        return dict(row) if status == 200 else {}
+
+    def state(self, request_id: str) -> str:
+        return str(self.row(request_id).get("state") or "unknown")
 
     async def run(self) -> None:
         await self.bank_cases()

@@ -40,7 +40,7 @@ from hub.errors import (
     ValidationError,
     WrongAgency,
 )
-from hub.lifecycle import State, answer_state, is_terminal, new_record, transition
+from hub.lifecycle import State, answer_state, can_transition, is_terminal, new_record, transition
 from hub.routing import agency_route, court_route
 from hub.seal import KeyStore, SealVerifier
 from hub.tables import hub_table, on_tick, open_rows, requests
@@ -139,7 +139,9 @@ async def handle_intensive(msg: AvroMessage, record: RawRecord) -> None:
     deadline = deadline_ms(msg.message_type, now, runtime.calendar.current)
     parent = new_record(iid, type_=msg.message_type, court=court, case=case, agency="intensive", now_ms=now,
                         partition=record.partition, deadline=deadline)
-    requests[iid] = transition(transition(parent, State.ROUTED, now), State.DELIVERED, now)
+    # Routed to its units, whose own rows carry the deadlines: the intensive query is never overdue itself,
+    # it completes when the last unit answers or is NO_RESPONSE at its deadline (seed 001 §(一)1).
+    requests[iid] = transition(parent, State.ROUTED, now)
     for unit in sorted(units):
         child = message(QUERY, envelope(runtime.clock, request_id=f"{iid}.{unit}", sender=court, recipient=unit,
                                         correlation_id=iid), {
@@ -231,8 +233,8 @@ async def unit_without_response(child: dict[str, Any], now: int) -> None:
     if not iq.is_complete(updated):
         return  # the final result names every unit's state at once
     parent = requests.get(iid)
-    if parent is not None and not is_terminal(parent):
-        requests[iid] = transition(parent, answer_state(parent, now, complete=True), now)
+    if parent is not None and can_transition(parent, State.ANSWERED):  # complete at the deadline: on time
+        requests[iid] = transition(parent, State.ANSWERED, now)
     await _emit_result(updated, parent["court"] if parent else str(child["court"]))
 
 

@@ -64,7 +64,7 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     iq = court.intensive_query(case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                                officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "集约"))
     await court.send(iq)
-    parent = wait_row(silent_hub, iq.request_id, lambda r: r["state"] == "delivered")
+    parent = wait_row(silent_hub, iq.request_id, lambda r: r["state"] == "routed")  # to its units
     due = WorkingCalendar().add_working_days(START.date(), 5)
     assert due.day == date(2025, 3, 10) and parent["due"] == due.end_ms
     # while units are pending, the court may not query them itself
@@ -81,7 +81,12 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     states = {u["unit_code"]: u["state"] for u in final["units"]}
     assert len(states) >= 25 and set(states.values()) == {"NO_RESPONSE"}, states
     assert not any(u["late"] for u in final["units"])
-    wait_row(silent_hub, iq.request_id, lambda r: r["state"] in {"answered_late", "answered"})
+    # complete at the units' deadline: answered, and not late (the silent units were)
+    done = wait_row(silent_hub, iq.request_id, lambda r: r["state"] == "answered")
+    assert [s for s, _ in done["log"]] == ["accepted", "routed", "answered"]
+    expired = [m for m in court.received if m.request_id == f"{iq.request_id}.{LATE_UNIT}"
+               and m.schema.endswith("DeadlineEvent") and m.body["kind"] == "EXPIRED"]
+    assert expired, "the court is told which unit gave no answer in time"
     # complete: the court's own query to a unit goes through now
     own = court.query(bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                       officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "自查"))
