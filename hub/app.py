@@ -97,6 +97,15 @@ def create_app(settings: HubSettings) -> faust.App:
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_bind=settings.web_host,
+        # faust's built-in views (/table reads whole rows: resident IDs and names; /router, /graph, the
+        # statistics at / and /assignment, /performance) are not served; hub.web also answers 404 to
+        # any route that is not one of the hub's own pages, should an APP_WEB_*_ENABLED variable
+        # turn one back on.
+        web_tables_enabled=False,
+        web_router_enabled=False,  # only needed by @app.table_route across workers, which the hub does not use
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         producer_max_request_size=settings.max_message_bytes * 2,
     )
 

@@ -13,8 +13,8 @@ from hub.settings import HubSettings
 async def read_topic(settings: HubSettings, topic: str, *, batch: int = 5000) -> AsyncIterator[tuple[int, bytes]]:
     """(offset, value) of every record of a one-partition topic, from the beginning to the current end."""
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **settings.kafka_client_kwargs())
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a consumer that could not reach the broker is closed too
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])
         await consumer.seek_to_beginning(tp)
@@ -30,8 +30,8 @@ async def read_topic(settings: HubSettings, topic: str, *, batch: int = 5000) ->
 
 async def last_record(settings: HubSettings, topic: str, codec: AvroCodec) -> AvroMessage | None:
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **settings.kafka_client_kwargs())
-    await consumer.start()
     try:
+        await consumer.start()
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]

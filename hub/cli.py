@@ -1,4 +1,11 @@
-"""The ``interop-hub`` command line: one sub-command per area, each registered by its module."""
+"""The ``interop-hub`` command line: one sub-command per area, each registered by its module.
+
+Exit codes, for every command: 0 ok; 1 failure (a check that failed, a service that cannot be
+reached, an operation that did not succeed); 2 usage or configuration error (argparse's own usage
+errors, invalid ``HUB_*`` settings, a bad argument value).  A handler returns 0 or 1 itself or
+raises; :func:`main` turns whatever it raises into one ``error [...]: ...`` line on stderr and the
+exit code (:func:`explain`): no traceback, unless ``-v`` asks for it.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,24 @@ import argparse
 import importlib
 import logging
 import sys
+import urllib.error
 from collections.abc import Sequence
+
+import pydantic
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hub import event_loop
 from hub.console import echo
-from hub.errors import HubError
-from hub.masking import install_masking
-from hub.settings import get_settings
+from hub.errors import CatalogError, ConfigError, HubError, ValidationError
+from hub.file_modes import restrict_umask
+from hub.masking import install_masking, mask_text
+from hub.settings import ENV_PREFIX, HubSettings, get_settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+log = logging.getLogger(__name__)
 
 #: modules that add a sub-command through ``register(subparsers)``
 COMMAND_MODULES = (
@@ -45,20 +63,67 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    install_masking()  # every process (worker, simulators): no resident ID, account or phone in a log line
-    event_loop.install(settings)
+    args = parser.parse_args(argv)  # a usage error exits 2 here
+    settings: HubSettings | None = None
     try:
+        settings = get_settings()
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        install_masking()  # every process (worker, simulators): no resident ID, account or phone in a log line
+        restrict_umask()  # every file a hub process (or the broker JVM it starts) creates is owner-only
+        event_loop.install(settings)
         code: int = args.func(args, settings)
-    except HubError as exc:
-        echo(f"error [{exc.code}]: {exc}", err=True)
-        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        code, label, message = explain(exc, settings)
+        echo(f"error [{label}]: {mask_text(message)}", err=True)
+        log.debug("the error's traceback", exc_info=True)  # shown with -v only
+        return code
     return code
+
+
+def explain(exc: Exception, settings: HubSettings | None) -> tuple[int, str, str]:
+    """(exit code, error label, message) of an exception a command raised."""
+    if isinstance(exc, pydantic.ValidationError):
+        return EXIT_USAGE, ConfigError.code, _invalid_settings(exc)
+    if isinstance(exc, HubError):
+        usage = isinstance(exc, ConfigError | ValidationError | CatalogError) and not exc.retriable
+        return (EXIT_USAGE if usage else EXIT_FAILURE), exc.code, str(exc)
+    if isinstance(exc, KafkaConnectionError):
+        where = settings.bootstrap_servers if settings else "?"
+        return EXIT_FAILURE, "unreachable", f"cannot reach the Kafka broker at {where}"
+    if isinstance(exc, KafkaError):
+        return EXIT_FAILURE, "kafka_error", f"Kafka: {_one_line(exc)}"
+    if isinstance(exc, urllib.error.URLError):  # only the hub worker's HTTP port is ever asked
+        where = f"http://{settings.web_host}:{settings.web_port}" if settings else "?"
+        reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
+        return EXIT_FAILURE, "unreachable", f"cannot reach the hub worker at {where} ({_one_line(reason)})"
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return EXIT_FAILURE, "unreachable", f"{type(exc).__name__}: {_one_line(exc)}"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return EXIT_FAILURE, "io_error", f"{exc.strerror or _one_line(exc)}{where}"
+    return (EXIT_FAILURE, "internal_error",
+            f"unexpected {type(exc).__name__}: {_one_line(exc)} (run with -v for the traceback)")
+
+
+def _invalid_settings(exc: pydantic.ValidationError) -> str:
+    settings = exc.title == HubSettings.__name__
+    problems = []
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"])
+        if settings:
+            name = ENV_PREFIX + name.upper()  # the environment variable to fix
+        value = "" if "password" in name.lower() or "token" in name.lower() else f"={err.get('input')!r}"
+        problems.append(f"{name}{value}: {err['msg']}")
+    return f"invalid {'settings' if settings else exc.title}: " + "; ".join(problems)
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split()) or "(no message)"
 
 
 if __name__ == "__main__":

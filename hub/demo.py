@@ -21,15 +21,17 @@ from typing import Any
 from agents.court.adapter import CourtClient
 from hub.audit import verify
 from hub.audit_io import read_topic
-from hub.broker.server import LocalBroker
+from hub.broker.server import BrokerStatus, LocalBroker
 from hub.codec import default_codec
 from hub.console import echo
 from hub.demo_scenario import OUTAGE_BANK, TERMINAL, Scenario
-from hub.process import ChildProcess, WorkerProcess, http_json, http_text
+from hub.process import ChildProcess, WorkerProcess, http_text
 from hub.seal import KeyStore
+from hub.security.apply import apply_security
+from hub.security.users import admin_settings, as_principal
 from hub.settings import HubSettings
-from topics.admin import apply_catalog
-from topics.catalog import DEFAULT_CATALOG, Role
+from topics.admin import ApplyReport, apply_catalog
+from topics.catalog import COURT_GATEWAY, DEFAULT_CATALOG, HUB, Role
 
 
 @dataclass
@@ -83,7 +85,7 @@ def _summarise(scenario: Scenario, summary: Summary) -> None:
     for flow, ids in scenario.track.sent.items():
         fs = FlowSummary(sent=len(ids))
         for rid in ids:
-            row = http_json(f"{scenario.worker.base_url}/requests/{rid}")[1]
+            row = scenario.worker.http(f"/requests/{rid}")[1]
             state = str(row.get("state", "unknown"))
             states[state] += 1
             if state == "answered":
@@ -112,7 +114,7 @@ def _summarise(scenario: Scenario, summary: Summary) -> None:
 
 
 async def _drive(worker: WorkerProcess, args: argparse.Namespace, spawn: Any) -> Scenario:
-    async with CourtClient(worker.settings, "京0105") as court:
+    async with CourtClient(as_principal(worker.settings, COURT_GATEWAY), "京0105") as court:
         scenario = Scenario(worker, court, args.rate, args.cases, spawn)
         await scenario.run()
         return scenario
@@ -123,16 +125,32 @@ async def _audit(settings: HubSettings) -> tuple[bool, int]:
     return report.ok, report.records
 
 
+def _bring_up(settings: HubSettings, plain: bool) -> tuple[BrokerStatus, ApplyReport, HubSettings, str]:
+    """Start the broker and apply the catalog; secure unless ``plain``: SASL/SCRAM on every listener, a
+    generated credential per principal and the catalog's ACLs.  Returns the hub principal's settings."""
+    if plain:
+        status = LocalBroker(settings, secure=False).start()
+        return status, asyncio.run(apply_catalog(DEFAULT_CATALOG, settings)), settings, "plain (no login)"
+    secure = settings.model_copy(update={"security_protocol": "SASL_PLAINTEXT", "sasl_username": None,
+                                         "sasl_password": None})
+    broker = LocalBroker(secure, secure=True)
+    status = broker.start()
+    report = asyncio.run(apply_catalog(DEFAULT_CATALOG, admin_settings(secure, broker.admin_password() or "")))
+    security = apply_security(secure, DEFAULT_CATALOG, broker=broker)
+    mode = f"secure: SASL/SCRAM, a login for each of {security.users} principals, {security.rules} ACL rules"
+    return status, report, as_principal(secure, HUB), mode
+
+
 def _demo(args: argparse.Namespace, settings: HubSettings) -> int:
     started = time.monotonic()
     logs = Path(settings.data_dir) / "logs"
+    status, report, hub_settings, mode = _bring_up(settings, args.plain)
     # The demo runs the hub on a manual clock starting now, so that deadlines can be made to come due.
-    demo = settings.model_copy(update={"clock": "manual", "clock_start": datetime.now(UTC).isoformat()})
-    status = LocalBroker(settings).start()
-    report = asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
+    demo = hub_settings.model_copy(update={"clock": "manual", "clock_start": datetime.now(UTC).isoformat()})
     KeyStore(settings.data_dir).generate([a.code for a in DEFAULT_CATALOG.agencies if a.has_mailbox])
     say = (lambda text: echo(text, err=True)) if args.json else echo
-    say(f"broker up at {status.bootstrap}; {len(report.created)} topics created; starting the hub and agencies")
+    say(f"broker up at {status.bootstrap} ({mode}); {len(report.created)} topics created; "
+        "starting the hub and agencies")
     worker = WorkerProcess(demo, logs / "worker.log")
     financial = [a.code for a in DEFAULT_CATALOG.agencies if a.is_financial and a.code != OUTAGE_BANK]
     bank_args = ["simulate", "banks", *(arg for code in financial for arg in ("--agency", code))]
@@ -158,7 +176,7 @@ def _demo(args: argparse.Namespace, settings: HubSettings) -> int:
         metrics = http_text(summary.metrics_url)
         summary.dead_letters = _metric(metrics, "interop_hub_dead_letters_total")
         summary.notices_overdue = _metric(metrics, "interop_hub_notices_overdue_total")
-        summary.audit_chain_verified, summary.audit_records = asyncio.run(_audit(settings))
+        summary.audit_chain_verified, summary.audit_records = asyncio.run(_audit(demo))
         remaining = args.duration - (time.monotonic() - started)
         if remaining > 0:
             say(f"serving {summary.metrics_url} for {remaining:.0f} more seconds")
@@ -202,4 +220,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--rate", type=float, default=20.0, help="court requests per second")
     parser.add_argument("--cases", type=int, default=6, help="bank cases in the scenario")
     parser.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
+    parser.add_argument("--plain", action="store_true",
+                        help="run the broker without logins or ACLs (default: secure, SASL/SCRAM + ACLs)")
     parser.set_defaults(func=_demo)

@@ -24,7 +24,7 @@ from agents.police.world import PoliceWorld
 from agents.population import Population
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage
-from hub.process import ChildProcess, WorkerProcess, http_json
+from hub.process import ChildProcess, WorkerProcess
 
 OFFICER = officer("李执行", "13800138000", "京法执证0105-0042")
 OUTAGE_BANK = "cgb"
@@ -66,11 +66,11 @@ class Scenario:
         self.release_later: tuple[str, dict[str, Any], dict[str, Any]] | None = None
 
     def hub_now(self) -> datetime:
-        _, body = http_json(self.worker.base_url + "/clock")
+        _, body = self.worker.http("/clock")
         return datetime.fromisoformat(body["now"])
 
     def advance(self, seconds: int) -> None:
-        http_json(self.worker.base_url + "/clock", data={"advance_seconds": seconds})
+        self.worker.http("/clock", data={"advance_seconds": seconds})
 
     def new_case(self) -> dict[str, Any]:
         return self.court.case(f"（{self.today.year - 1}）京0105执{next(self.case_numbers)}号",
@@ -227,7 +227,7 @@ class Scenario:
         return state
 
     def row(self, request_id: str) -> dict[str, Any]:
-        status, row = http_json(f"{self.worker.base_url}/requests/{request_id}")
+        status, row = self.worker.http(f"/requests/{request_id}")
         return dict(row) if status == 200 else {}
 
     def state(self, request_id: str) -> str:

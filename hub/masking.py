@@ -20,12 +20,23 @@ from hub.domain import mask_account, mask_phone, mask_resident_id
 
 #: 18-character resident ID (17 digits + check digit or X), not part of a longer digit run
 RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MMDD = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+#: an 18-character resident ID written in groups, "110105 19900307 001X" or "110105 1990 0307 0012"
+#: (spaces or hyphens); the birth date must look like one, so other grouped numbers stay readable
+SPACED_RESIDENT_ID = re.compile(
+    rf"(?<![0-9A-Za-z])[1-8]\d{{5}}[ -]?(?:18|19|20)\d{{2}}[ -]?{_MMDD}[ -]?\d{{3}}[\dXx](?![0-9A-Za-z])"
+)
+#: 15-digit first-generation resident ID: region (6), birth date YYMMDD (6), sequence (3), all
+#: digits; optionally grouped 6-6-3 by one kind of separator.  The date part keeps a random 15-digit
+#: number readable; epoch milliseconds (13 digits) and offsets are shorter anyway.
+RESIDENT_ID_15 = re.compile(rf"(?<![0-9A-Za-z])[1-8]\d{{5}}([ -]?)\d{{2}}{_MMDD}\1\d{{3}}(?![0-9A-Za-z])")
 #: mainland mobile number, optionally +86 / 0086 and split by spaces or hyphens
 MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
 #: landline with area code: 010-12345678, 0571-8888888
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-[2-9]\d{6,7}(?!\d)")
-#: bank account / card number: 16-32 digits, or groups of four separated by spaces
-ACCOUNT = re.compile(r"(?<!\d)(?:\d{16,32}|\d{4}(?: \d{4}){3,7}(?: \d{1,4})?)(?!\d)")
+#: bank account / card number: 16-32 digits, or groups of four separated by spaces or by hyphens
+#: ("6222 0212 3456 7890", "6222-0200-1234-5678-901")
+ACCOUNT = re.compile(r"(?<!\d)(?:\d{16,32}|\d{4}([ -])\d{4}(?:\1\d{4}){2,6}(?:\1\d{1,4})?)(?!\d)")
 #: a shorter account number (8-15 digits) is only recognisable by its label
 LABELLED_ACCOUNT = re.compile(
     r"(?i)((?:account|acct|card)[_ ]?(?:number|no)?\W{1,4}|账号\W{0,3}|卡号\W{0,3})(\d{8,15})"
@@ -33,6 +44,8 @@ LABELLED_ACCOUNT = re.compile(
 
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[object], str]], ...] = (
     (RESIDENT_ID, mask_resident_id),
+    (SPACED_RESIDENT_ID, mask_resident_id),
+    (RESIDENT_ID_15, mask_resident_id),
     (ACCOUNT, mask_account),
     (MOBILE, mask_phone),
     (LANDLINE, mask_phone),

@@ -12,8 +12,10 @@ from hub.audit import verify
 from hub.audit_io import read_topic
 from hub.codec import default_codec
 from hub.console import echo
+from hub.lifecycle import State
 from hub.process import http_json
 from hub.settings import HubSettings
+from hub.web_token import web_token
 from topics.catalog import DEFAULT_CATALOG, Role
 
 
@@ -22,7 +24,8 @@ def _base(settings: HubSettings) -> str:
 
 
 def _show(args: argparse.Namespace, settings: HubSettings) -> int:
-    status, row = http_json(f"{_base(settings)}/requests/{urllib.parse.quote(args.request_id)}")
+    status, row = http_json(f"{_base(settings)}/requests/{urllib.parse.quote(args.request_id)}",
+                            token=web_token(settings))
     echo(json.dumps(row, ensure_ascii=False, indent=2))
     return 0 if status == 200 else 1
 
@@ -30,7 +33,7 @@ def _show(args: argparse.Namespace, settings: HubSettings) -> int:
 def _list(args: argparse.Namespace, settings: HubSettings) -> int:
     query = {k: v for k, v in (("court", args.court), ("agency", args.agency), ("state", args.state),
                                ("limit", str(args.limit))) if v}
-    status, data = http_json(f"{_base(settings)}/requests?{urllib.parse.urlencode(query)}")
+    status, data = http_json(f"{_base(settings)}/requests?{urllib.parse.urlencode(query)}", token=web_token(settings))
     if status != 200:
         echo(json.dumps(data), err=True)
         return 1
@@ -87,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     lst = req_sub.add_parser("list", help="requests by court, agency and state")
     lst.add_argument("--court")
     lst.add_argument("--agency")
-    lst.add_argument("--state")
+    lst.add_argument("--state", choices=[state.value for state in State])
     lst.add_argument("--limit", type=int, default=100)
     lst.set_defaults(func=_list)
 

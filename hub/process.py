@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 
 from hub.errors import HubError
 from hub.settings import ENV_PREFIX, HubSettings
+from hub.web_token import authorization_header, web_token
 
 
 class WorkerStartError(HubError):
@@ -37,10 +39,18 @@ def settings_env(settings: HubSettings) -> dict[str, str]:
     return env
 
 
-def http_json(url: str, timeout: float = 2.0, data: dict[str, Any] | None = None) -> tuple[int, Any]:
+def http_json(url: str, timeout: float = 2.0, data: dict[str, Any] | None = None, *,
+              token: SecretStr | str | None = None) -> tuple[int, Any]:
+    """GET ``url`` (POST ``data`` as JSON when given): (status, decoded JSON body).
+
+    ``token`` is sent as ``Authorization: Bearer``; every page of the worker but ``/health``,
+    ``/ready`` and ``/metrics`` needs it (:func:`hub.web_token.web_token`, or :meth:`WorkerProcess.http`).
+    """
     body = json.dumps(data).encode() if data is not None else None
     req = urllib.request.Request(url, data=body, method="POST" if body else "GET")  # noqa: S310
     req.add_header("Content-Type", "application/json")
+    if token is not None:
+        req.add_header("Authorization", authorization_header(token))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback URL we built
             return resp.status, json.loads(resp.read() or b"null")
@@ -104,6 +114,15 @@ class WorkerProcess(ChildProcess):
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.web_host}:{self.settings.web_port}"
+
+    @functools.cached_property
+    def token(self) -> SecretStr:
+        """The bearer token of this worker's HTTP port (the same function and settings as the worker's)."""
+        return web_token(self.settings)
+
+    def http(self, path: str, data: dict[str, Any] | None = None, timeout: float = 2.0) -> tuple[int, Any]:
+        """(status, JSON body) of ``path`` on this worker, with its token: GET, or POST ``data`` when given."""
+        return http_json(self.base_url + path, timeout, data, token=self.token)
 
     def start(self, timeout: float = 90.0) -> None:
         self.spawn()

@@ -13,12 +13,18 @@ records again from the last commit (duplicates are absorbed by request-id idempo
 The done-callback runs before the flush that waited on the failed batch resumes (aiokafka resolves
 a batch's message futures in the same call that resolves the batch), so the refusal is in place
 before the commit that would otherwise follow.
+
+Like every producer of the project it is ``acks=all`` and idempotent.  faust builds the aiokafka
+producer from ``_settings_default()`` (``acks`` = the ``producer_acks`` setting), ``_settings_auth()``
+and ``_settings_extra()``, merged in that order; its own ``_settings_extra`` adds
+``enable_idempotence`` only under ``processing_guarantee="exactly_once"``, so ours always does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -33,6 +39,10 @@ class GuardedProducer(Producer):
     """faust's aiokafka producer that refuses to flush once a watched send has failed."""
 
     send_failure: BaseException | None = None
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        """Last of the aiokafka producer's kwargs: durable (all in-sync replicas) and without duplicates."""
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
     def watch(self, fut: asyncio.Future[Any]) -> None:
         fut.add_done_callback(self._check)

@@ -49,6 +49,10 @@ class HubSettings(BaseSettings):
     # --- web, metrics --------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, description="port of /metrics and /health")
+    web_token: SecretStr | None = Field(
+        None, description="bearer token of every HTTP page but /health, /ready, /metrics "
+        "(default: <data_dir>/secrets/web-token, created on first use; see hub.web_token)"
+    )
     health_timeout_s: float = Field(2.0, description="timeout of each /health dependency check")
 
     # --- clock -------------------------------------------------------------------------

@@ -1,35 +1,65 @@
-"""HTTP endpoints of the worker: ``/metrics``, ``/health`` and, with a manual clock, ``/clock``."""
+"""HTTP endpoints of the worker: ``/metrics``, ``/health``, ``/ready``, ``/clock`` and ``/requests``.
+
+Only ``/health``, ``/ready`` and ``/metrics`` answer anonymous callers.  Every other page needs
+``Authorization: Bearer <token>`` (:mod:`hub.web_token`; 401 without it), and a route that is not
+one of the pages below (faust's built-in views, which :func:`hub.app.create_app` turns off) gets 404.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import web as aiohttp_web
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.app import app, runtime
 from hub.clock import ManualClock
+from hub.errors import ConfigError
 from hub.health import HealthChecker
+from hub.web_token import PUBLIC_PAGES, bearer_auth, web_token
 
 health = HealthChecker(runtime)
 # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 by definition.
 METRICS_CONTENT_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.startswith("charset"))
 
+#: Route patterns of the hub's own pages (public and private); filled in by :func:`page`.
+PAGES: set[str] = set()
 
-@app.page("/metrics")
+
+def page(path: str) -> Callable[[Any], Any]:
+    """``app.page``, recording ``path`` as one of the hub's pages (any other route answers 404)."""
+    PAGES.add(path)
+    return app.page(path)
+
+
+def _install_auth() -> None:
+    """Put the bearer-token check in front of every route of the worker's aiohttp application."""
+    web_app = getattr(app.web, "web_app", None)
+    if not isinstance(web_app, aiohttp_web.Application):
+        raise ConfigError(f"the worker's web driver is {type(app.web).__name__}, not aiohttp: "
+                          "its pages cannot be protected", field="web")
+    web_app.middlewares.append(bearer_auth(web_token(runtime.settings), PAGES, PUBLIC_PAGES))
+
+
+_install_auth()
+
+
+@page("/metrics")
 async def metrics_view(web: View, request: Request) -> Response:
     runtime.metrics.clock_time_seconds.set(runtime.clock.now().timestamp())
     return web.bytes(generate_latest(runtime.metrics.registry), content_type=METRICS_CONTENT_TYPE)
 
 
-@app.page("/health")
+@page("/health")
 async def health_view(web: View, request: Request) -> Response:
     report = await health.report()
     return web.json(report, status=200 if report["status"] == "ok" else 503)
 
 
-@app.page("/clock")
+@page("/clock")
 class ClockView(View):
     """GET the hub's time; POST ``{"advance_seconds": N}`` to move a manual clock forward."""
 
@@ -54,7 +84,7 @@ async def on_worker_start() -> None:
     runtime.metrics.up.set(1)
 
 
-@app.page("/ready")
+@page("/ready")
 async def ready_view(web: View, request: Request) -> Response:
     """Ready once the consumer owns partitions and no rebalance is under way."""
     try:
@@ -65,7 +95,7 @@ async def ready_view(web: View, request: Request) -> Response:
     return web.json({"ready": ready, "assigned_partitions": assigned}, status=200 if ready else 503)
 
 
-@app.page("/requests")
+@page("/requests")
 async def requests_view(web: View, request: Request) -> Response:
     """Outstanding-request table: ``?court=&agency=&state=&limit=`` (newest first)."""
     from hub.tables import requests
@@ -82,7 +112,7 @@ async def requests_view(web: View, request: Request) -> Response:
     return web.json({"count": len(rows), "requests": rows[:limit]})
 
 
-@app.page("/requests/{request_id}")
+@page("/requests/{request_id}")
 async def request_view(web: View, request: Request, request_id: str) -> Response:
     from hub.tables import requests
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from hub.file_modes import make_private
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,8 @@ def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
     import hub.web  # noqa: F401  (registers the HTTP pages)
     from hub.app import app, runtime
     from hub.ops import RUNNING_MARKER
+
+    make_private(settings.data_dir)  # tables, keys, logs (and the broker's segments if it shares the dir)
 
     for line in runtime.calendar.report:  # what the schedule files add, and where they disagree
         log.info("working calendar: %s", line)

@@ -271,6 +271,41 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
     return Catalog(agencies=agencies, topics=tuple(topics))
 
 
+# --- consumer groups -------------------------------------------------------------------------
+# Every consumer group is a literal name made here, from the app id and the catalog: the ACLs grant
+# exactly these names (never a prefix: agency codes are prefixes of each other, cmb/cmbc, boc/bocom)
+# and the clients (faust, the simulators, the credit sequencer) use the same functions.
+
+
+def agency_group_id(app_id: str, code: str) -> str:
+    """The consumer group of agency ``code``'s client (its simulator, or the agency's real client)."""
+    return f"{app_id}-sim-{code}"
+
+
+def credit_sequencer_group_id(app_id: str) -> str:
+    """The hub's credit-list sequencer group (single reader of the list journal)."""
+    return f"{app_id}-credit-sequencer"
+
+
+def court_gateway_group_id(app_id: str) -> str:
+    """The court gateway's consumer group."""
+    return f"{app_id}-court"
+
+
+def consumer_groups(catalog: Catalog, app_id: str) -> dict[str, tuple[str, ...]]:
+    """principal -> the literal consumer-group names it may use.
+
+    The hub's are faust's (the group id of a faust app is its app id) and the credit sequencer's.
+    """
+    groups: dict[str, tuple[str, ...]] = {
+        HUB: (app_id, credit_sequencer_group_id(app_id)),
+        COURT_GATEWAY: (court_gateway_group_id(app_id),),
+    }
+    for agency in catalog.agencies:
+        groups[agency.principal] = (agency_group_id(app_id, agency.code),)
+    return groups
+
+
 @dataclass(frozen=True, slots=True)
 class AclGrant:
     """One allow rule derived from the catalog (the security issue applies them)."""

@@ -31,8 +31,9 @@ from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message
 from hub.errors import CodecError
 from hub.seal import KeyStore, seal_message
+from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
-from topics.catalog import DEFAULT_CATALOG, inbox_name, outbox_name
+from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,13 @@ def open_bank(code: str, settings: HubSettings, population: Population) -> Simul
 
 
 async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Event) -> None:
-    """Consume the bank's inbox until ``stop`` is set; commit only after the reply is acknowledged."""
+    """Consume the bank's inbox until ``stop`` is set; commit only after the reply is acknowledged.
+
+    On a secure deployment the bank logs in as its own principal (credentials from the data dir)."""
+    settings = as_principal(settings, DEFAULT_CATALOG.agency(bank.code).principal)
     kwargs = settings.kafka_client_kwargs()
     consumer = AIOKafkaConsumer(
-        settings.topic(inbox_name(bank.code)), group_id=f"{settings.app_id}-sim-{bank.code}",
+        settings.topic(inbox_name(bank.code)), group_id=agency_group_id(settings.app_id, bank.code),
         enable_auto_commit=False, auto_offset_reset="earliest", **kwargs,
     )
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)

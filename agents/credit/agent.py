@@ -59,7 +59,7 @@ from hub.errors import CodecError, HubError, InternalError, UnknownRequest, Vali
 from hub.lifecycle import State, answer_state, can_transition, is_terminal, new_record, transition
 from hub.routing import agency_route, court_route
 from hub.tables import TICKS_TOPIC, requests, ticks_topic
-from topics.catalog import inbox_name
+from topics.catalog import credit_sequencer_group_id, inbox_name
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +326,7 @@ async def credit_sequencer() -> None:
     """Consume the journal in order; commit only after the batch's publications are on the broker."""
     await _create_journal()
     _journal_ready.set()
-    consumer = AIOKafkaConsumer(group_id=f"{settings.app_id}-credit-sequencer", enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(group_id=credit_sequencer_group_id(settings.app_id), enable_auto_commit=False,
                                 auto_offset_reset="earliest", **settings.kafka_client_kwargs())
     consumer.subscribe([JOURNAL], listener=_Ownership())
     await consumer.start()

@@ -23,8 +23,9 @@ from agents.credit.replay import FETCH_BYTES, history_topic
 from agents.credit.store import ListStore
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.errors import CodecError
+from hub.security.users import as_principal
 from hub.settings import HubSettings
-from topics.catalog import inbox_name, outbox_name
+from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name
 
 log = logging.getLogger(__name__)
 BATCH = 5_000
@@ -58,6 +59,7 @@ async def run_platform(settings: HubSettings, stop: asyncio.Event) -> None:
     codec = default_codec()
     store = ListStore(store_path(settings, PLATFORM), codec)
     platform = CreditPlatform(store, codec)
+    settings = as_principal(settings, DEFAULT_CATALOG.agency(PLATFORM).principal)  # secure: log in as the platform
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **settings.kafka_client_kwargs())
     await producer.start()
     outbox = settings.topic(outbox_name(PLATFORM))
@@ -81,7 +83,8 @@ async def run_platform(settings: HubSettings, stop: asyncio.Event) -> None:
 
 async def _serve_inbox(settings: HubSettings, platform: CreditPlatform, producer: AIOKafkaProducer,
                        stop: asyncio.Event, codec: AvroCodec) -> None:
-    consumer = AIOKafkaConsumer(settings.topic(inbox_name(PLATFORM)), group_id=f"{settings.app_id}-sim-{PLATFORM}",
+    consumer = AIOKafkaConsumer(settings.topic(inbox_name(PLATFORM)),
+                                group_id=agency_group_id(settings.app_id, PLATFORM),
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 **settings.kafka_client_kwargs())
     outbox = settings.topic(outbox_name(PLATFORM))
@@ -110,12 +113,13 @@ async def run_joint(settings: HubSettings, units: list[str], stop: asyncio.Event
 
     async def one(code: str) -> None:
         unit = JointUnit(code, ListStore(store_path(settings, code), codec))
+        login = as_principal(settings, DEFAULT_CATALOG.agency(code).principal)  # secure: as the unit itself
 
         async def on_history(records: Records) -> None:
             unit.apply((o, raw, m.body) for o, raw, m in records)
 
         try:
-            await _follow(settings, unit.store, stop, codec, on_history)
+            await _follow(login, unit.store, stop, codec, on_history)
         finally:
             unit.store.close()
 

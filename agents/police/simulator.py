@@ -28,8 +28,10 @@ from agents.police.world import PoliceWorld
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.errors import CodecError
 from hub.process import http_json
+from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
-from topics.catalog import inbox_name, outbox_name
+from hub.web_token import web_token
+from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,8 @@ def open_police(settings: HubSettings, seed: int = 2024) -> SimulatedPolice:
 def hub_now(settings: HubSettings) -> datetime | None:
     """The hub worker's injected clock, or None when the worker cannot be reached."""
     try:
-        status, body = http_json(f"http://{settings.web_host}:{settings.web_port}/clock", timeout=1.0)
+        status, body = http_json(f"http://{settings.web_host}:{settings.web_port}/clock", timeout=1.0,
+                                 token=web_token(settings))
     except (OSError, ValueError):
         return None
     return datetime.fromisoformat(body["now"]) if status == 200 and isinstance(body, dict) else None
@@ -145,8 +148,10 @@ async def _follow_clock(police: SimulatedPolice, settings: HubSettings, producer
 async def run_police(settings: HubSettings, stop: asyncio.Event, seed: int = 2024) -> None:
     """Answer the inbox and emit due sightings until ``stop`` is set."""
     police = open_police(settings, seed)
+    settings = as_principal(settings, DEFAULT_CATALOG.agency(POLICE_CODE).principal)  # secure: log in as mps
     kwargs = settings.kafka_client_kwargs()
-    consumer = AIOKafkaConsumer(settings.topic(inbox_name(POLICE_CODE)), group_id=f"{settings.app_id}-sim-police",
+    consumer = AIOKafkaConsumer(settings.topic(inbox_name(POLICE_CODE)),
+                                group_id=agency_group_id(settings.app_id, POLICE_CODE),
                                 enable_auto_commit=False, auto_offset_reset="earliest", **kwargs)
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)
     outbox = settings.topic(outbox_name(POLICE_CODE))

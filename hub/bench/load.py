@@ -118,7 +118,8 @@ class Replies:
 
 
 async def producer(settings: HubSettings) -> AIOKafkaProducer:
-    prod = AIOKafkaProducer(linger_ms=2, max_batch_size=256 * 1024, **settings.kafka_client_kwargs())
+    prod = AIOKafkaProducer(acks="all", enable_idempotence=True, linger_ms=2, max_batch_size=256 * 1024,
+                            **settings.kafka_client_kwargs())
     await prod.start()
     return prod
 

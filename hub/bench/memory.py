@@ -25,7 +25,7 @@ from hub.bench.env import BenchEnv, apply_topics, rss_bytes
 from hub.bench.load import producer
 from hub.deadlines import deadline_ms
 from hub.lifecycle import State, new_record, transition
-from hub.process import WorkerProcess, http_json
+from hub.process import WorkerProcess
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
 from topics.catalog import HUB_PARTITIONS, table_changelog_name
@@ -110,7 +110,7 @@ async def _timed_start(worker: WorkerProcess, sample: str | None) -> Recovery:
     await asyncio.sleep(1.0)
     found = True
     if sample is not None:
-        status, _ = await asyncio.to_thread(http_json, f"{worker.base_url}/requests/{sample}", 30.0)
+        status, _ = await asyncio.to_thread(worker.http, f"/requests/{sample}", None, 30.0)
         found = status == 200
     return Recovery(seconds, rss_bytes(worker.pid or 0), found)
 

@@ -21,7 +21,7 @@ async def relay(settings: HubSettings, source: str, sink: str, group: str) -> No
     consumer = AIOKafkaConsumer(
         source, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest", **kwargs
     )
-    producer = AIOKafkaProducer(linger_ms=2, max_batch_size=256 * 1024, **kwargs)
+    producer = AIOKafkaProducer(acks="all", enable_idempotence=True, linger_ms=2, max_batch_size=256 * 1024, **kwargs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

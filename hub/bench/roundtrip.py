@@ -29,7 +29,7 @@ from hub.bench.stats import percentile
 from hub.process import ChildProcess, WorkerProcess
 from hub.seal import KeyStore
 from hub.settings import HubSettings
-from topics.catalog import DEFAULT_CATALOG, Role
+from topics.catalog import DEFAULT_CATALOG, Role, agency_group_id
 
 EXTERNAL_ROLES = (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX)  # written by the court and the agencies
 CONSUMED_ROLES = (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX, Role.TICKS)  # read by the hub
@@ -123,7 +123,7 @@ class HubUnderTest:
         async def drained() -> bool:
             return (
                 await group_lag(s, s.app_id, hub_in) == 0
-                and await group_lag(s, f"{s.app_id}-sim-{BANK}", inbox) == 0
+                and await group_lag(s, agency_group_id(s.app_id, BANK), inbox) == 0
             )
 
         return await wait_until(drained, timeout_s, 1.0)

@@ -1,7 +1,7 @@
 """``interop-hub broker fetch | start [--secure] [--timeout S] | stop | status``.
 
-Handlers return the exit code; a :class:`~hub.errors.HubError` they raise is reported
-by ``hub.cli`` (exit code 2).
+Handlers return the exit code; an error they raise is reported by ``hub.cli`` as one line
+(exit code 1 for a failure such as a broker that did not start, 2 for a configuration error).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ LISTEN_HOST = "127.0.0.1"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 ADMIN_USER = "admin"
+#: the controller listener's own principal (SASL/PLAIN, credentials only in the broker's 0600 config)
+CONTROLLER_USER = "controller"
 DEFAULT_MESSAGE_MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_SCRAM_ITERATIONS = 8192
 
@@ -26,6 +28,7 @@ class BrokerConfig:
     log_dir: Path
     secure: bool = False
     admin_password: str | None = None
+    controller_password: str | None = None
     message_max_bytes: int = DEFAULT_MESSAGE_MAX_BYTES
 
     @property
@@ -50,15 +53,24 @@ def parse_bootstrap_port(bootstrap_servers: str) -> int:
     return port
 
 
+def _jaas_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def jaas_config(username: str, password: str) -> str:
     """A SCRAM ``sasl.jaas.config`` value (quotes and backslashes escaped)."""
-
-    def quote(value: str) -> str:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     return (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f"username={quote(username)} password={quote(password)};"
+        f"username={_jaas_quote(username)} password={_jaas_quote(password)};"
+    )
+
+
+def controller_jaas_config(password: str) -> str:
+    """The controller listener's PLAIN login: the node logs in as, and accepts only, ``controller``."""
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f"username={_jaas_quote(CONTROLLER_USER)} password={_jaas_quote(password)} "
+        f"user_{CONTROLLER_USER}={_jaas_quote(password)};"
     )
 
 
@@ -80,7 +92,7 @@ def render_server_properties(config: BrokerConfig) -> str:
         "advertised.listeners": f"{listener}://{LISTEN_HOST}:{config.port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": listener,
-        "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{listener}:{listener}",
+        "listener.security.protocol.map": f"CONTROLLER:{listener},{listener}:{listener}",
         "log.dirs": str(config.log_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "false",
@@ -101,16 +113,23 @@ def render_server_properties(config: BrokerConfig) -> str:
     if config.secure:
         if not config.admin_password:
             raise ConfigError("secure mode needs the admin password", field="admin_password")
+        if not config.controller_password:
+            raise ConfigError("secure mode needs the controller password", field="controller_password")
         props.update(
             {
-                "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+                "listener.name.sasl_plaintext.sasl.enabled.mechanisms": SCRAM_MECHANISM,
                 "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
                 f"listener.name.sasl_plaintext.{SCRAM_MECHANISM.lower()}.sasl.jaas.config": jaas_config(
                     ADMIN_USER, config.admin_password
                 ),
+                # The controller listener authenticates too (SCRAM credentials live in the metadata log the
+                # controller serves, so it uses PLAIN with its one credential in this 0600 file); nobody is
+                # anonymous, and only admin (the hub's operator) and the node itself may administer.
+                "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+                "listener.name.controller.plain.sasl.jaas.config": controller_jaas_config(config.controller_password),
+                "sasl.mechanism.controller.protocol": "PLAIN",
                 "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-                # ANONYMOUS: the broker registers with its controller over the PLAINTEXT controller listener.
-                "super.users": f"User:{ADMIN_USER};User:ANONYMOUS",
+                "super.users": f"User:{ADMIN_USER};User:{CONTROLLER_USER}",
                 "allow.everyone.if.no.acl.found": "false",
             }
         )

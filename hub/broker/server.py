@@ -9,7 +9,7 @@ Data-dir layout::
     <data_dir>/broker/broker.log        JVM stdout/stderr (warnings and errors)
     <data_dir>/broker/server.log        log4j rolling file (INFO, size-capped)
     <data_dir>/broker/mode              "plain" or "secure", fixed at format time
-    <data_dir>/secrets/                 admin password and tool client config (0600)
+    <data_dir>/secrets/                 admin and controller passwords, tool client config (0600)
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from hub.broker.config import (
 )
 from hub.broker.dist import KafkaDistribution, tail
 from hub.errors import BrokerError, BrokerNotRunning, BrokerStartError
+from hub.file_modes import PRIVATE_UMASK, make_private
 from hub.settings import HubSettings
 
 MAIN_CLASS = "kafka.Kafka"
@@ -135,6 +136,7 @@ class LocalBroker:
         self.log_file = self.broker_dir / "broker.log"
         self.mode_file = self.broker_dir / "mode"
         self.password_file = self.secrets_dir / "admin.password"
+        self.controller_password_file = self.secrets_dir / "controller.password"
         self.client_config_file = self.secrets_dir / "admin-client.properties"
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
@@ -195,6 +197,7 @@ class LocalBroker:
         java = self._java()
         self._prepare()
         self._format(java, classpath)
+        make_private(self.data_dir)  # segments, configs, logs: owner-only (the JVM creates them so too)
         cmd = [
             java,
             f"-Xms{min(256, self.settings.broker_heap_mb)}m",
@@ -209,7 +212,7 @@ class LocalBroker:
             MAIN_CLASS,
             str(self.server_properties),
         ]
-        with self.log_file.open("ab") as log:
+        with os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE), "ab") as log:
             self._log_offset = log.tell()
             log.write(f"\n=== starting broker {time.strftime('%Y-%m-%dT%H:%M:%S%z')} ===\n".encode())
             log.flush()
@@ -220,8 +223,9 @@ class LocalBroker:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                umask=PRIVATE_UMASK,  # log segments, snapshots, server.log: owner-only
             )
-        self.pid_file.write_text(f"{self._proc.pid}\n", encoding="ascii")
+        _write_private(self.pid_file, f"{self._proc.pid}\n")
         try:
             self._wait_ready(self._proc.pid, deadline)
         except BrokerStartError:
@@ -275,7 +279,7 @@ class LocalBroker:
 
     def _prepare(self) -> None:
         for directory in (self.data_dir, self.broker_dir, self.log_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         password: str | None = None
         if self.secure:
@@ -295,10 +299,11 @@ class LocalBroker:
             log_dir=self.log_dir,
             secure=self.secure,
             admin_password=password,
+            controller_password=self._controller_password() if self.secure else None,
         )
         _write_private(self.server_properties, render_server_properties(config))
         template = files("hub.broker").joinpath("log4j.properties").read_text(encoding="utf-8")
-        self.log4j_properties.write_text(template, encoding="utf-8")
+        _write_private(self.log4j_properties, template)
 
     def _format(self, java: str, classpath: str) -> None:
         if (self.log_dir / "meta.properties").is_file():
@@ -308,7 +313,7 @@ class LocalBroker:
         if password is not None:
             args += ["-S", scram_credential_spec(password, ADMIN_USER)]
         self._run_tool(java, classpath, "kafka.tools.StorageTool", args, error=BrokerStartError)
-        self.mode_file.write_text(("secure" if self.secure else "plain") + "\n", encoding="utf-8")
+        _write_private(self.mode_file, ("secure" if self.secure else "plain") + "\n")
 
     # --- stop --------------------------------------------------------------------------
     def stop(self, timeout: float = 30.0) -> bool:
@@ -349,6 +354,21 @@ class LocalBroker:
         self.pid_file.unlink(missing_ok=True)
 
     # --- secure mode -------------------------------------------------------------------
+    def _controller_password(self) -> str:
+        """The controller listener's PLAIN password: generated once, kept in the secrets dir (0600).
+
+        PLAIN credentials live only in the node's own config, so a data dir formatted before the
+        controller listener authenticated simply gets one now.
+        """
+        try:
+            password = self.controller_password_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            password = ""
+        if not password:
+            password = secrets.token_urlsafe(24)
+            _write_private(self.controller_password_file, password + "\n")
+        return password
+
     def admin_password(self) -> str | None:
         """The generated SCRAM password of ``admin`` (secure mode only, after the first start)."""
         if not self.secure:
@@ -401,8 +421,8 @@ class LocalBroker:
     ) -> str:
         tools_log4j = self.broker_dir / "tools-log4j.properties"
         if not tools_log4j.is_file():
-            self.broker_dir.mkdir(parents=True, exist_ok=True)
-            tools_log4j.write_text(_TOOLS_LOG4J, encoding="utf-8")
+            self.broker_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _write_private(tools_log4j, _TOOLS_LOG4J)
         cmd = [
             java,
             "-Xmx256m",
@@ -423,6 +443,7 @@ class LocalBroker:
                 text=True,
                 timeout=TOOL_TIMEOUT_S,
                 check=False,
+                umask=PRIVATE_UMASK,  # the storage tool formats the log dir
             )
         except subprocess.TimeoutExpired as exc:
             raise error(f"{main_class} did not finish within {TOOL_TIMEOUT_S:.0f} s") from exc

@@ -1,15 +1,16 @@
 """Kafka ACLs generated from the topic catalog: everything not granted here is denied.
 
 The broker runs ``StandardAuthorizer`` with ``allow.everyone.if.no.acl.found=false`` and only
-``admin`` (and the controller's ANONYMOUS link) as super users, so a principal can do exactly what
+``admin`` (and the node's own ``controller`` login) as super users, so a principal can do exactly what
 these allow rules say.  Topic produce/consume rules come from :func:`topics.catalog.acl_grants`;
 the rest are what the processes need around them:
 
-* hub: its consumer group, transactional ids and internal topics (the credit journal, faust's
-  internals) by the prefix ``app_id``; ``Create`` on its table changelogs (faust declares them);
-  ``Describe`` on the cluster.
-* agencies: their consumer groups by the prefix ``<app_id>-sim-<code>`` (what the simulators use).
-* court gateway: its consumer groups by the prefix ``<app_id>-court``.
+* hub: transactional ids and internal topics (the credit journal, faust's internals) by the prefix
+  ``app_id``; ``Create`` on its table changelogs (faust declares them); ``Describe`` on the cluster.
+* consumer groups, for every principal: the LITERAL names of :func:`topics.catalog.consumer_groups`
+  (the hub's faust group ``app_id`` and ``<app_id>-credit-sequencer``, ``<app_id>-sim-<code>`` of each
+  agency, ``<app_id>-court`` of the court gateway).  Never a prefix: agency codes are prefixes of each
+  other (cmb/cmbc, boc/bocom), so a prefixed grant to bank-cmb would let it join cmbc's group.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from topics.agencies import AgencyKind
-from topics.catalog import ADMIN, COURT_GATEWAY, HUB, Catalog, Role, acl_grants
+from topics.catalog import ADMIN, HUB, Catalog, Role, acl_grants, consumer_groups
 
 LITERAL = "literal"
 PREFIXED = "prefixed"
@@ -43,17 +43,6 @@ class AclRule:
     operation: str  # Read / Write / Describe / Create ...
 
 
-def agency_group_prefixes(catalog: Catalog, app_id: str) -> dict[str, list[str]]:
-    """principal -> the consumer-group prefixes its simulator (or real client) uses."""
-    out: dict[str, list[str]] = {}
-    for agency in catalog.agencies:
-        prefixes = [f"{app_id}-sim-{agency.code}"]
-        if agency.kind is AgencyKind.POLICE:
-            prefixes.append(f"{app_id}-sim-{agency.kind.value}")  # the police simulator's group
-        out[agency.principal] = prefixes
-    return out
-
-
 def plan(catalog: Catalog, topic_prefix: str, app_id: str) -> list[AclRule]:
     """Every allow rule of the deployment, sorted and without duplicates (admin is a super user)."""
     rules: set[AclRule] = set()
@@ -65,16 +54,14 @@ def plan(catalog: Catalog, topic_prefix: str, app_id: str) -> list[AclRule]:
         rules.add(AclRule(HUB, TOPIC, PREFIXED, app_id, op))
     for spec in catalog.by_role(Role.TABLE_CHANGELOG):
         rules.add(AclRule(HUB, TOPIC, LITERAL, topic_prefix + spec.name, "Create"))
-    for op in ("Read", "Describe"):
-        rules.add(AclRule(HUB, GROUP, PREFIXED, app_id, op))
     for op in ("Write", "Describe"):
         rules.add(AclRule(HUB, TRANSACTIONAL_ID, PREFIXED, app_id, op))
     rules.add(AclRule(HUB, CLUSTER, LITERAL, CLUSTER_NAME, "Describe"))
-    # agencies and the court gateway: their own consumer groups only
-    for principal, prefixes in agency_group_prefixes(catalog, app_id).items():
-        for prefix in prefixes:
-            rules.add(AclRule(principal, GROUP, PREFIXED, prefix, "Read"))
-    rules.add(AclRule(COURT_GATEWAY, GROUP, PREFIXED, f"{app_id}-court", "Read"))
+    # every principal: its own consumer groups, by literal name only
+    for principal, groups in consumer_groups(catalog, app_id).items():
+        for group in groups:
+            for op in ("Read", "Describe") if principal == HUB else ("Read",):
+                rules.add(AclRule(principal, GROUP, LITERAL, group, op))
     return sorted(rules)
 
 

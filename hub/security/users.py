@@ -85,6 +85,15 @@ class CredentialStore:
         tmp.replace(self.path)
 
 
+def as_principal(settings: HubSettings, principal: str) -> HubSettings:
+    """``settings`` for a process acting as ``principal``: on a secure deployment it logs in as that
+    principal with its generated credentials (an agency simulator as the agency, the court client as the
+    court gateway); on a plain one nothing changes."""
+    if settings.security_protocol != "SASL_PLAINTEXT" or settings.sasl_username == principal:
+        return settings
+    return CredentialStore(settings.data_dir).settings_for(settings, principal)
+
+
 def admin_settings(settings: HubSettings, admin_password: str) -> HubSettings:
     """``settings`` authenticating as the broker's super user ``admin``."""
     return settings.model_copy(update={

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from hub.process import WorkerProcess, http_json
+from hub.process import WorkerProcess
 
 
 def hub_now(worker: WorkerProcess) -> datetime:
-    status, body = http_json(worker.base_url + "/clock")
+    status, body = worker.http("/clock")
     assert status == 200, body
     return datetime.fromisoformat(body["now"])
 
@@ -21,13 +21,13 @@ def advance_to(worker: WorkerProcess, instant: datetime) -> datetime:
     """Move the worker's manual clock forward to ``instant`` (never back)."""
     seconds = (instant - hub_now(worker)).total_seconds()
     assert seconds >= 0, f"the clock is already past {instant}"
-    status, body = http_json(worker.base_url + "/clock", data={"advance_seconds": seconds})
+    status, body = worker.http("/clock", data={"advance_seconds": seconds})
     assert status == 200, body
     return datetime.fromisoformat(body["now"])
 
 
 def row(worker: WorkerProcess, request_id: str) -> dict[str, Any]:
-    status, body = http_json(f"{worker.base_url}/requests/{request_id}")
+    status, body = worker.http(f"/requests/{request_id}")
     assert status == 200, body
     return dict(body)
 
@@ -36,7 +36,7 @@ def wait_row(worker: WorkerProcess, request_id: str, pred: Callable[[dict[str, A
              timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        status, body = http_json(f"{worker.base_url}/requests/{request_id}")
+        status, body = worker.http(f"/requests/{request_id}")
         if status == 200 and pred(body):
             return dict(body)
         assert time.monotonic() < deadline, f"{request_id}: {body}"

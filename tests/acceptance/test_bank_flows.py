@@ -20,10 +20,11 @@ from agents.bank.ledger import AccountView, BankLedger
 from agents.bank.simulator import ledger_path
 from agents.court.adapter import CourtClient, document, officer, organisation, person, verify_receipt
 from hub.codec import AvroMessage, default_codec
-from hub.process import ChildProcess, http_json
+from hub.process import ChildProcess
 from hub.seal import KeyStore, seal_message
 from tests.acceptance.conftest import LATE_BANK
 from tests.integration.kafka_io import Tap, produce
+from topics.catalog import agency_group_id
 
 CODEC = default_codec()
 NOBODY_ID = "11010519900307001" + ric.calc_check_digit("11010519900307001?")  # holds no account anywhere
@@ -225,7 +226,7 @@ async def _inbox_offset(settings: Any, bank: str, request_id: str) -> tuple[Topi
 
 
 async def _rewind(settings: Any, bank: str, tp: TopicPartition, offset: int) -> None:
-    consumer = AIOKafkaConsumer(group_id=f"{settings.app_id}-sim-{bank}", enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(group_id=agency_group_id(settings.app_id, bank), enable_auto_commit=False,
                                 **settings.kafka_client_kwargs())
     await consumer.start()
     try:
@@ -350,7 +351,7 @@ async def test_intensive_query_fans_out_merges_refuses_own_queries_and_escalates
         await court.send(court.property_viewed(case_number=case_b["case_number"], officer=OFFICER))
         await court.poll(1.0)
         # three days pass (the hub's injected clock)
-        status, _ = http_json(hub_worker.base_url + "/clock", data={"advance_seconds": 3 * 86400 + 60})
+        status, _ = hub_worker.http("/clock", data={"advance_seconds": 3 * 86400 + 60})
         assert status == 200
         escalation = (await court.wait_for(iq_a.request_id, schema="cn.court.interop.bank.SupervisionEscalation",
                                            timeout_s=30))[0]

@@ -31,7 +31,7 @@ from agents.credit.store import ListStore
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
 from hub.domain import parse_resident_id
-from hub.process import ChildProcess, WorkerProcess, http_json, settings_env
+from hub.process import ChildProcess, WorkerProcess, settings_env
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
 
@@ -57,14 +57,14 @@ def adult_id() -> str:
 
 
 def hub_now(worker: WorkerProcess) -> datetime:
-    status, body = http_json(worker.base_url + "/clock")
+    status, body = worker.http("/clock")
     assert status == 200, body
     return datetime.fromisoformat(body["now"])
 
 
 def advance_to(worker: WorkerProcess, instant: datetime) -> datetime:
     seconds = max((instant - hub_now(worker)).total_seconds(), 0)
-    status, body = http_json(worker.base_url + "/clock", data={"advance_seconds": seconds})
+    status, body = worker.http("/clock", data={"advance_seconds": seconds})
     assert status == 200, body
     return datetime.fromisoformat(body["now"])
 
@@ -252,7 +252,7 @@ async def test_consumption_restriction_is_separate_from_listing_004_s23(court, h
                            subject=who, decided_at=now, lift_reason="PERFORMED",
                            performance_date=now.astimezone(CHINA_TZ).date())
     assert (await ask(court, lift, case["case_number"], RESTRICTION_ACK)).body["status"] == "APPLIED"
-    status, rec = http_json(f"{hub_worker.base_url}/requests/{lift.request_id}")
+    status, rec = hub_worker.http(f"/requests/{lift.request_id}")
     assert status == 200 and rec["due"] == due_ms(now.astimezone(CHINA_TZ).date()), rec
 
 

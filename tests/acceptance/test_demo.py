@@ -7,23 +7,47 @@ import os
 import secrets
 import subprocess
 import sys
+from typing import Any
 
+from hub.broker.server import LocalBroker
 from hub.process import settings_env
-from tests.conftest import free_ports
+from hub.settings import HubSettings
+from tests.conftest import SettingsFactory, free_ports, stop_at_exit
 
 
-def test_demo_json_summary_counts_add_up(broker_settings) -> None:
-    """A fresh deployment on the session's broker (own topic prefix, app id and web port)."""
+def _run_demo(settings: HubSettings, *args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "hub", "demo", "--json", "--cases", "3", *args],
+                         env={**os.environ, **settings_env(settings)}, capture_output=True, text=True,
+                         timeout=420, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary: dict[str, Any] = json.loads(out.stdout)
+    return summary
+
+
+def test_the_main_job_runs_secure_by_default(new_broker_settings: SettingsFactory) -> None:
+    """`./dev up` on a fresh machine: its own broker, SASL/SCRAM on every listener, a login per principal,
+    the catalog's ACLs; every flow of the scenario still completes."""
+    (web_port,) = free_ports(1)
+    settings = new_broker_settings(web_port=web_port, app_id=f"demo-{secrets.token_hex(3)}")
+    broker = LocalBroker(settings.model_copy(update={"security_protocol": "SASL_PLAINTEXT"}), secure=True)
+    stop_at_exit(broker)
+    try:
+        summary = _run_demo(settings)
+        assert broker.status().secure and broker.status().up
+        assert summary["totals"]["open"] == 0 and summary["audit_chain_verified"]
+        assert summary["totals"]["answered"] >= 10
+    finally:
+        broker.stop()
+
+
+def test_demo_json_summary_counts_add_up(broker_settings: HubSettings) -> None:
+    """A fresh deployment on the session's (plain) broker: own topic prefix, app id and web port."""
     (web_port,) = free_ports(1)
     settings = broker_settings.model_copy(update={
         "topic_prefix": f"demo{secrets.token_hex(3)}.", "app_id": f"demo-{secrets.token_hex(3)}",
         "web_port": web_port,
     })
-    out = subprocess.run([sys.executable, "-m", "hub", "demo", "--json", "--cases", "3"],
-                         env={**os.environ, **settings_env(settings)}, capture_output=True, text=True,
-                         timeout=420, check=False)
-    assert out.returncode == 0, out.stderr[-3000:]
-    summary = json.loads(out.stdout)
+    summary = _run_demo(settings, "--plain")
     totals = summary["totals"]
     assert totals["sent"] == sum(f["sent"] for f in summary["flows"].values()) > 10
     outcomes = ("answered", "late", "rejected", "failed", "open")

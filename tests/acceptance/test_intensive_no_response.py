@@ -18,7 +18,7 @@ from stdnum.cn import ric
 
 from agents.court.adapter import CourtClient, document, officer, person
 from hub.clock import CHINA_TZ
-from hub.process import ChildProcess, WorkerProcess, http_json
+from hub.process import ChildProcess, WorkerProcess
 from hub.seal import KeyStore
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
@@ -73,7 +73,7 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     await court.send(refused)
     (error,) = await court.wait_for(refused.request_id, timeout_s=60)
     assert error.schema.endswith("ErrorReply") and error.body["error_code"] == "refused"
-    status, _ = http_json(silent_hub.base_url + "/clock", data={
+    status, _ = silent_hub.http("/clock", data={
         "advance_seconds": (datetime.fromtimestamp(due.end_ms / 1000, CHINA_TZ) + timedelta(minutes=2)
                             - START).total_seconds()})
     assert status == 200

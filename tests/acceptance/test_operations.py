@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from hub.codec import default_codec
-from hub.process import ChildProcess, http_json, http_text, settings_env
+from hub.process import ChildProcess, http_text, settings_env
 from tests.acceptance.conftest import LATE_BANK
 from tests.integration.kafka_io import Tap
 
@@ -34,7 +34,7 @@ def _cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _advance(worker: Any, seconds: int) -> None:
-    status, _ = http_json(worker.base_url + "/clock", data={"advance_seconds": seconds})
+    status, _ = worker.http("/clock", data={"advance_seconds": seconds})
     assert status == 200
 
 
@@ -73,12 +73,12 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
                           ruling=document("RULING", "R900"), assistance_notice=document("ASSISTANCE_NOTICE", "N900"))
     async with Tap(settings, f"agency.{LATE_BANK}.inbox") as bank_tap:
         await court.send(freeze)
-        _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+        _, row = hub_worker.http(f"/requests/{freeze.request_id}")
         for _ in range(50):
             if row.get("state") == "delivered":
                 break
             await court.poll(0.2)
-            _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+            _, row = hub_worker.http(f"/requests/{freeze.request_id}")
         assert row["state"] == "delivered" and row["rule"] == "network-control-measure"
         _advance(hub_worker, 37 * HOUR)  # past the 75 % warning of the 48-hour control deadline
         warning = await _until(court, lambda m: m.schema == DEADLINE and m.request_id == freeze.request_id)
@@ -106,7 +106,7 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
     expired = await _until(court, lambda m: m.schema == DEADLINE and m.request_id == freeze.request_id
                            and m.body["kind"] == "EXPIRED")
     assert expired
-    _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+    _, row = hub_worker.http(f"/requests/{freeze.request_id}")
     assert row["state"] == "overdue"
     # the bank returns: the held request is delivered and answered, late; the anomaly resolves
     late_bank = ChildProcess(settings, tmp_path / "hfb.log", ["simulate", "banks", "--agency", LATE_BANK])
@@ -121,7 +121,7 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
                      and m.body["state"] == "RESOLVED")
     finally:
         late_bank.stop()
-    _, row = http_json(f"{hub_worker.base_url}/requests/{freeze.request_id}")
+    _, row = hub_worker.http(f"/requests/{freeze.request_id}")
     assert row["state"] == "answered_late"
     assert [s for s, _ in row["log"]] == ["accepted", "routed", "delivered", "overdue", "answered_late"]
     metrics = await asyncio.to_thread(http_text, hub_worker.base_url + "/metrics")
@@ -133,7 +133,7 @@ def test_request_table_is_listable_by_court_agency_and_state(hub_worker) -> None
     out = _cli(hub_worker.settings, "requests", "list", "--court", "京0105", "--state", "answered_late")
     assert out.returncode == 0, out.stderr
     assert "answered_late" in out.stdout and "requests match" in out.stdout
-    status, data = http_json(hub_worker.base_url + "/requests?agency=" + LATE_BANK)
+    status, data = hub_worker.http("/requests?agency=" + LATE_BANK)
     assert status == 200 and all(r["agency"] == LATE_BANK for r in data["requests"]) and data["count"] >= 1
 
 

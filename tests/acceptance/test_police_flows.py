@@ -27,7 +27,7 @@ from agents.police.models import LAPSED, MEASURE_REPLY, RELEASE_ACK, SIGHTING
 from agents.police.world import PoliceWorld, Resident
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
-from hub.process import ChildProcess, WorkerProcess, http_json
+from hub.process import ChildProcess, WorkerProcess
 from tests.integration.kafka_io import Tap, produce
 
 CODEC = default_codec()
@@ -56,13 +56,13 @@ def pick(pred: Any) -> Resident:
 
 
 def hub_now(worker: WorkerProcess) -> datetime:
-    status, body = http_json(worker.base_url + "/clock")
+    status, body = worker.http("/clock")
     assert status == 200, body
     return datetime.fromisoformat(body["now"])
 
 
 def advance(worker: WorkerProcess, seconds: float) -> None:
-    status, body = http_json(worker.base_url + "/clock", data={"advance_seconds": seconds})
+    status, body = worker.http("/clock", data={"advance_seconds": seconds})
     assert status == 200, body
 
 

@@ -121,6 +121,13 @@ def cli_status(settings: HubSettings) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def shared_entries(root: Path) -> list[str]:
+    """Entries under ``root`` (and ``root``) that group or other may access; symbolic links aside."""
+    paths = [root, *root.rglob("*")]
+    return [f"{p.relative_to(root)} {oct(p.lstat().st_mode & 0o777)}" for p in paths
+            if not p.is_symlink() and p.lstat().st_mode & 0o077]
+
+
 def proc_exists(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
@@ -141,6 +148,11 @@ async def test_broker_start_stop_status_and_records_survive_restart(
     broker = LocalBroker(settings)
     topic = settings.topic("lifecycle")
     values = [f"record-{i}".encode() for i in range(20)]
+    leftover = settings.data_dir / "broker" / "left-by-an-old-version.log"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("old log\n")
+    for path in (leftover, leftover.parent, settings.data_dir):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     with stopped_at_end(broker):
         status = await asyncio.to_thread(broker.start)
         assert status.up and status.pid is not None
@@ -159,6 +171,10 @@ async def test_broker_start_stop_status_and_records_survive_restart(
 
         await create_topic(topic, bootstrap_servers=status.bootstrap)
         await produce(status.bootstrap, topic, values)
+        segments = list((settings.data_dir / "kafka-logs").glob(f"{topic}-0/*.log"))
+        assert segments and all(p.stat().st_mode & 0o777 == 0o600 for p in segments)
+        assert shared_entries(settings.data_dir) == [], "segments, configs, logs: owner-only"
+        assert leftover.stat().st_mode & 0o777 == 0o600, "what was there before is fixed at start"
 
         assert await asyncio.to_thread(broker.stop) is True
         assert not proc_exists(status.pid)

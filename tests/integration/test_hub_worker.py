@@ -107,10 +107,10 @@ def test_metrics_and_health_endpoints(hub_worker: WorkerProcess) -> None:
 
 
 def test_manual_clock_is_advanced_over_http(hub_worker: WorkerProcess) -> None:
-    _, before = http_json(hub_worker.base_url + "/clock")
-    status, after = http_json(hub_worker.base_url + "/clock", data={"advance_seconds": 86400})
+    _, before = hub_worker.http("/clock")
+    status, after = hub_worker.http("/clock", data={"advance_seconds": 86400})
     assert status == 200
     delta = datetime.fromisoformat(after["now"]) - datetime.fromisoformat(before["now"])
     assert delta.total_seconds() == 86400
-    status, _ = http_json(hub_worker.base_url + "/clock", data={"advance_seconds": -1})
+    status, _ = hub_worker.http("/clock", data={"advance_seconds": -1})
     assert status == 400

@@ -31,7 +31,7 @@ from hub.security.users import CredentialStore, admin_settings, principals
 from hub.settings import HubSettings
 from tests.conftest import SettingsFactory, stop_at_exit
 from topics.admin import apply_catalog
-from topics.catalog import DEFAULT_CATALOG, acl_grants
+from topics.catalog import DEFAULT_CATALOG, acl_grants, agency_group_id
 
 TOPIC_AUTHORIZATION_FAILED = 29
 MAILBOX_AGENCIES = [a for a in DEFAULT_CATALOG.agencies if a.has_mailbox]
@@ -161,7 +161,7 @@ async def test_an_agency_may_use_its_own_consumer_group_but_not_anothers(secure)
     settings, _, _ = secure
     icbc = _as(settings, "bank-icbc")
     tp = TopicPartition(settings.topic("agency.icbc.inbox"), 0)
-    own = AIOKafkaConsumer(group_id=f"{settings.app_id}-sim-icbc", enable_auto_commit=False,
+    own = AIOKafkaConsumer(group_id=agency_group_id(settings.app_id, "icbc"), enable_auto_commit=False,
                            **icbc.kafka_client_kwargs())
     await own.start()
     try:
@@ -170,7 +170,7 @@ async def test_an_agency_may_use_its_own_consumer_group_but_not_anothers(secure)
         assert await own.committed(tp) == 0
     finally:
         await own.stop()
-    other = AIOKafkaConsumer(group_id=f"{settings.app_id}-sim-ccb", enable_auto_commit=False,
+    other = AIOKafkaConsumer(group_id=agency_group_id(settings.app_id, "ccb"), enable_auto_commit=False,
                              **icbc.kafka_client_kwargs())
     await other.start()
     try:
@@ -179,3 +179,27 @@ async def test_an_agency_may_use_its_own_consumer_group_but_not_anothers(secure)
             await other.commit({tp: 0})
     finally:
         await other.stop()
+
+
+@pytest.mark.parametrize(("short", "long"), [("cmb", "cmbc"), ("boc", "bocom")])
+async def test_an_agency_cannot_use_the_group_of_an_agency_whose_code_it_prefixes(secure, short: str,
+                                                                                  long: str) -> None:
+    """Group ACLs are literal names: bank-cmb's grant does not reach cmbc's group (nor boc's bocom's)."""
+    settings, _, _ = secure
+    creds = _as(settings, f"bank-{short}")
+    tp = TopicPartition(settings.topic(f"agency.{short}.inbox"), 0)
+    for group, allowed in ((agency_group_id(settings.app_id, short), True),
+                           (agency_group_id(settings.app_id, long), False),
+                           (agency_group_id(settings.app_id, short) + "-2", False)):
+        consumer = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **creds.kafka_client_kwargs())
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            if allowed:
+                await consumer.commit({tp: 0})
+                assert await consumer.committed(tp) == 0
+            else:
+                with pytest.raises(GroupAuthorizationFailedError):
+                    await consumer.commit({tp: 0})
+        finally:
+            await consumer.stop()

@@ -47,7 +47,8 @@ TEST_PASSWORD = "s3cret-Pw_1"  # noqa: S105 - fixture value
 
 def secure(password: str = TEST_PASSWORD) -> dict[str, str]:
     config = BrokerConfig(
-        port=19092, controller_port=19093, log_dir=LOG_DIR, secure=True, admin_password=password
+        port=19092, controller_port=19093, log_dir=LOG_DIR, secure=True, admin_password=password,
+        controller_password="ctl-pw",  # noqa: S106 - a test value
     )
     return parse_properties(render_server_properties(config))
 
@@ -95,12 +96,26 @@ def test_secure_mode_uses_sasl_scram_listener_and_standard_authorizer() -> None:
     assert props["listeners"] == "SASL_PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert props["advertised.listeners"] == "SASL_PLAINTEXT://127.0.0.1:19092"
     assert props["inter.broker.listener.name"] == "SASL_PLAINTEXT"
-    assert props["listener.security.protocol.map"] == "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
-    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["listener.name.sasl_plaintext.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
     assert props["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
     assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-    assert props["super.users"] == "User:admin;User:ANONYMOUS"
     assert props["allow.everyone.if.no.acl.found"] == "false"
+
+
+def test_secure_mode_controller_listener_authenticates_and_nobody_is_anonymous() -> None:
+    """No door without a login: the controller port takes SASL/PLAIN as `controller` only; no ANONYMOUS."""
+    props = secure()
+    assert props["listener.security.protocol.map"] == "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    assert props["listener.name.controller.plain.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" '
+        'password="ctl-pw" user_controller="ctl-pw";')
+    assert props["super.users"] == "User:admin;User:controller"
+    assert not [v for v in props.values() if "ANONYMOUS" in v]
+    with pytest.raises(ConfigError):  # secure without the controller's password
+        render_server_properties(BrokerConfig(port=1, controller_port=2, log_dir=LOG_DIR, secure=True,
+                                              admin_password=TEST_PASSWORD))
 
 
 def test_secure_mode_inter_broker_login_is_admin_with_its_password() -> None:

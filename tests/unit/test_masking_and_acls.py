@@ -30,6 +30,43 @@ def test_ordinary_numbers_stay_readable() -> None:
     assert mask_text(text) == text
 
 
+ID_15 = "110105900307001"  # first generation: region, YYMMDD, sequence
+
+
+@pytest.mark.parametrize("raw", [ID_15, "110105 900307 001", "110105-900307-001", "440100851231123"])
+def test_15_digit_resident_ids_are_masked(raw: str) -> None:
+    masked = mask_text(f"subject {raw}, freeze failed")
+    assert raw not in masked and masked.startswith(("subject 110*", "subject 440*"))
+    assert masked.endswith(", freeze failed") and "900307" not in masked and "851231" not in masked
+
+
+@pytest.mark.parametrize("raw", ["110105 19900307 001X", "110105 1990 0307 0012", "110105 19900307 0012",
+                                 "110105-19900307-001x", "110105 199003070012"])
+def test_resident_ids_written_with_spaces_are_masked(raw: str) -> None:
+    masked = mask_text(f"subject {raw} listed")
+    assert raw not in masked and "1990" not in masked and "0307" not in masked
+    assert masked.startswith("subject 110*") and masked.endswith(" listed")
+
+
+@pytest.mark.parametrize("raw", ["6222-0200-1234-5678-901", "6222-0212-3456-7890", "6222-0200-1234-5678-9012-345"])
+def test_hyphenated_account_numbers_are_masked(raw: str) -> None:
+    masked = mask_text(f"deduct from {raw}.")
+    assert raw not in masked and "0200" not in masked and "1234" not in masked and "0212" not in masked
+    assert masked.startswith("deduct from 622*") and masked.endswith(".")
+
+
+@pytest.mark.parametrize("text", [
+    "committed at 1735779600123 ms (epoch ms) offset 123456789 lag 42",
+    "window 2024-03-07 to 2024-03-10, at 2024-03-07T09:30:00.123+08:00, day 20240307",
+    "fifteen digits that are no date 123456789012345 and 999999999999999",
+    "offsets 1735779600123 1735779600456 partitions 0 1 2 3",
+    "uuid 55048400-1234-4123-4567-446655440000 took 12.5 ms",
+    "request 2024-0001 case （2024）京0105执100号 amount 1234-5678",
+])
+def test_timestamps_offsets_and_iso_dates_stay_readable(text: str) -> None:
+    assert mask_text(text) == text
+
+
 def test_the_filter_masks_arguments_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("test.masking")
     log.addFilter(MaskingFilter())
@@ -69,15 +106,16 @@ def test_every_catalog_grant_is_in_the_acl_plan_and_admin_needs_none() -> None:
     assert not [r for r in rules if r.principal == ADMIN]
 
 
-def test_agencies_get_only_their_own_mailboxes_and_group_prefix() -> None:
+def test_agencies_get_only_their_own_mailboxes_and_literal_group() -> None:
     rules = plan(DEFAULT_CATALOG, "", "hub")
     icbc = [r for r in rules if r.principal == "bank-icbc"]
-    assert {(r.resource_type, r.name) for r in icbc} == {
-        ("topic", "agency.icbc.inbox"), ("topic", "agency.icbc.outbox"), ("group", "hub-sim-icbc")}
+    assert {(r.resource_type, r.pattern, r.name) for r in icbc} == {
+        ("topic", "literal", "agency.icbc.inbox"), ("topic", "literal", "agency.icbc.outbox"),
+        ("group", "literal", "hub-sim-icbc")}
     assert {r.operation for r in icbc if r.name == "agency.icbc.inbox"} == {"Read", "Describe"}
     assert {r.operation for r in icbc if r.name == "agency.icbc.outbox"} == {"Write", "Describe"}
-    assert ("group", "prefixed", "hub-sim-police") in {(r.resource_type, r.pattern, r.name) for r in rules
-                                                       if r.principal == "police-mps"}
+    assert {(r.resource_type, r.pattern, r.name) for r in rules
+            if r.principal == "police-mps" and r.resource_type == "group"} == {("group", "literal", "hub-sim-mps")}
 
 
 def test_acl_commands_never_grant_a_principal_more_than_its_rules() -> None:
