@@ -81,3 +81,18 @@ def test_grafana_dashboard_queries_exported_metrics() -> None:
     for expr in exprs:
         for name in re.findall(r"(?:interop_hub|process)_[a-z_]+", expr):
             assert re.sub(r"_(bucket|count|sum)$", "", name) in exposed, name
+
+
+def test_published_ports_are_bound_to_loopback_only(compose: dict[str, Any]) -> None:
+    """No door open to the network: every published port of the stack listens on 127.0.0.1."""
+    published = [(name, port) for name, svc in compose["services"].items() for port in svc.get("ports", [])]
+    assert published, "the stack publishes its operator ports"
+    assert all(str(port).startswith("127.0.0.1:") for _, port in published), published
+
+
+def test_long_running_project_services_restart_and_write_an_owned_volume(compose: dict[str, Any]) -> None:
+    """The worker stops on a lost send and relies on a restart; the image's own user owns /data (0700)."""
+    for name in ("hub", "banks", "police"):
+        assert compose["services"][name]["restart"] == "unless-stopped", name
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "chown hub:hub /data" in dockerfile and "chmod 0700 /data" in dockerfile and "USER hub" in dockerfile
