@@ -1,8 +1,8 @@
 """The demo's scenario, driven only through topics as the courts would (``interop-hub demo``).
 
-Cases with intensive queries, freezes and deductions at the simulated banks; police measures and
-their sightings and releases; (when the credit flow is installed) listings and deletions; and one
-bank outage that produces an anomaly notice, an overdue request, a late answer and a resolution.
+The dishonest-debtor list (:mod:`hub.demo_list_scenario`); cases with intensive queries, freezes and
+deductions at the simulated banks; police measures and their sightings and releases; and one bank
+outage that produces an anomaly notice, an overdue request, a late answer and a resolution.
 The hub runs on a manual clock that the scenario moves forward to make deadlines come due.
 """
 
@@ -24,6 +24,7 @@ from agents.police.world import PoliceWorld
 from agents.population import Population
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage
+from hub.demo_list_scenario import ListOutcome, list_cases
 from hub.process import ChildProcess, WorkerProcess
 
 OFFICER = officer("李执行", "13800138000", "京法执证0105-0042")
@@ -64,6 +65,7 @@ class Scenario:
         self.world = PoliceWorld.generate(2024)
         self.used: set[str] = set()
         self.release_later: tuple[str, dict[str, Any], dict[str, Any]] | None = None
+        self.list_outcome = ListOutcome()
 
     def hub_now(self) -> datetime:
         _, body = self.worker.http("/clock")
@@ -233,13 +235,21 @@ class Scenario:
     def state(self, request_id: str) -> str:
         return str(self.row(request_id).get("state") or "unknown")
 
-    async def run(self) -> None:
+    async def run(self, on_step: Callable[[str], None] = lambda label: None) -> None:
+        """Every step of :data:`STEPS`, telling ``on_step`` as each one is done."""
+        self.list_outcome = await list_cases(self)
+        on_step(STEPS[0])
         await self.bank_cases()
+        on_step(STEPS[1])
         await self.police_cases()
+        on_step(STEPS[2])
         self.advance(2 * HOUR)  # police sightings come over time
         await self.release_and_sightings()
+        on_step(STEPS[3])
         await self.outage()
+        on_step(STEPS[4])
         await self.settle()
+        on_step(STEPS[5])
         self.track.sightings = len([m for m in self.court.received if m.schema.endswith("Sighting")])
         self.track.anomaly_ids = {m.body["anomaly_id"] for m in self.court.received if m.schema == NOTICE}
         self.track.resolved_ids = {m.body["anomaly_id"] for m in self.court.received
@@ -247,3 +257,9 @@ class Scenario:
 
 
 TERMINAL = frozenset({"answered", "answered_late", "failed", "rejected", "cancelled"})
+STEPS = ("dishonest list: listing, minor refused, correction, deletion, a late unit's replay",
+         "bank cases: intensive queries, freezes, deductions, the court's own queries",
+         "police: look-ups, exit restriction, vehicle seizure",
+         "police: sightings and a release",
+         "a bank outage: anomaly notice, overdue freeze, late answer, resolution",
+         "every request answered")

@@ -52,7 +52,11 @@ def test_demo_json_summary_counts_add_up(broker_settings: HubSettings) -> None:
     assert totals["sent"] == sum(f["sent"] for f in summary["flows"].values()) > 10
     outcomes = ("answered", "late", "rejected", "failed", "open")
     assert totals["sent"] == sum(totals[k] for k in outcomes)
-    assert totals["open"] == 0 and totals["rejected"] == 1 and totals["late"] == 1  # the invalid and the outage
+    # rejected: the invalid freeze and the listing of a minor (失信规定 art. 4); late: the outage
+    assert totals["open"] == 0 and totals["rejected"] == 2 and totals["late"] == 1
+    assert summary["flows"]["list decision"] == {"sent": 4, "answered": 3, "late": 0, "rejected": 1, "failed": 0,
+                                                 "open": 0}
+    assert summary["list_deletion_due"] and summary["list_digest_matches"]
     assert summary["deadlines_met"] + summary["deadlines_missed"] >= totals["answered"]
     assert summary["anomalies"] >= 1 and summary["anomalies_resolved"] == summary["anomalies"]
     assert summary["notices_overdue"] == 0

@@ -16,7 +16,7 @@ PROM = Path(__file__).resolve().parents[2] / "prometheus"
 
 def _promtool() -> str:
     path = shutil.which("promtool")
-    assert path, "promtool is missing: install Debian's `prometheus` package (.ci/run does)"
+    assert path, "promtool is missing: install Debian's `prometheus` package (./dev test installs it)"
     return path
 
 
