@@ -109,11 +109,14 @@ class Scenario:
             iq = self.court.intensive_query(case=case, subject=subj, officer=OFFICER,
                                             assistance_notice=document("ASSISTANCE_NOTICE", "集约查询"))
             await self.send("intensive query", iq)
+            # the first case asks for more than the account holds: a limited freeze (限额冻结, 000 §10)
+            limited = i == 0
             freeze = self.court.freeze(bank=bank, case=case, subject=subj, officer=OFFICER,
-                                       account_number=acc.account_number, amount_fen=300_000,
+                                       account_number=acc.account_number,
+                                       amount_fen=acc.available_fen + 123_456 if limited else 300_000,
                                        end_date=self.today + timedelta(days=300), ruling=ruling,
                                        assistance_notice=notice)
-            await self.send("freeze", freeze)
+            await self.send("limited freeze" if limited else "freeze", freeze)
             reply = await self.answer(freeze.request_id)
             fid = reply.body.get("freeze_id")
             if fid:

@@ -18,6 +18,7 @@ FLOW_LABELS = {
     "list decision": "失信名单决定",
     "intensive query": "集约查询",
     "freeze": "冻结",
+    "limited freeze": "限额冻结",
     "deduct": "扣划",
     "query": "查询",
     "police look-up": "公安查询",

@@ -57,6 +57,7 @@ def test_demo_json_summary_counts_add_up(broker_settings: HubSettings) -> None:
     assert summary["flows"]["list decision"] == {"sent": 4, "answered": 3, "late": 0, "rejected": 1, "failed": 0,
                                                  "open": 0}
     assert summary["list_deletion_due"] and summary["list_digest_matches"]
+    assert summary["flows"]["limited freeze"]["answered"] == 1  # 限额冻结 (000 §10)
     assert summary["deadlines_met"] + summary["deadlines_missed"] >= totals["answered"]
     assert summary["anomalies"] >= 1 and summary["anomalies_resolved"] == summary["anomalies"]
     assert summary["notices_overdue"] == 0
