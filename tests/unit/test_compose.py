@@ -92,7 +92,7 @@ def test_published_ports_are_bound_to_loopback_only(compose: dict[str, Any]) -> 
 
 def test_long_running_project_services_restart_and_write_an_owned_volume(compose: dict[str, Any]) -> None:
     """The worker stops on a lost send and relies on a restart; the image's own user owns /data (0700)."""
-    for name in ("hub", "banks", "police"):
+    for name in ("hub", "banks", "police", "credit", "joint"):
         assert compose["services"][name]["restart"] == "unless-stopped", name
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "chown hub:hub /data" in dockerfile and "chmod 0700 /data" in dockerfile and "USER hub" in dockerfile
