@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
 
 import pytest
 
 from agents.bank.ledger import BankLedger
+from agents.court.adapter import CourtClient
 from agents.population import Population
 from hub.process import ChildProcess, WorkerProcess
 from hub.seal import KeyStore
@@ -55,9 +56,7 @@ def reference_ledgers() -> dict[str, BankLedger]:
     return ledgers
 
 
-def own_worker(applied: HubSettings, tmp_path_factory: pytest.TempPathFactory, clock_start: datetime) -> WorkerProcess:
-    """A started worker of its own on the shared broker (own topics, app id, data dir and manual clock), for
-    tests that move the clock where the session's worker must not go."""
+def _own_worker(applied: HubSettings, tmp_path_factory: pytest.TempPathFactory, clock_start: datetime) -> WorkerProcess:
     (web_port,) = free_ports(1)
     settings = applied.model_copy(update={
         "topic_prefix": f"t{secrets.token_hex(4)}.", "app_id": f"hub-{secrets.token_hex(4)}",
@@ -68,3 +67,23 @@ def own_worker(applied: HubSettings, tmp_path_factory: pytest.TempPathFactory, c
     worker = WorkerProcess(settings, tmp_path_factory.mktemp("own-worker") / "worker.log")
     worker.start(timeout=120)
     return worker
+
+
+@pytest.fixture(scope="module")
+def own_hub(request: pytest.FixtureRequest, applied_settings: HubSettings,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+    """A worker of the test module's own on the shared broker (own topics, app id, data dir and a manual
+    clock starting at the module's ``HUB_START``), for tests that move the clock where the session's worker
+    must not go."""
+    worker = _own_worker(applied_settings, tmp_path_factory, request.module.HUB_START)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+async def own_court(own_hub: WorkerProcess) -> AsyncIterator[CourtClient]:
+    """Court 京0105 through the gateway, talking to :func:`own_hub`."""
+    async with CourtClient(own_hub.settings, "京0105") as client:
+        yield client

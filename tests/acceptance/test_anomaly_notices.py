@@ -10,7 +10,7 @@ the court gateway's anomaly, not a hub fault; each malformed record is answered 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,11 +21,9 @@ from agents.court.adapter import CourtClient, document, officer, person
 from hub.anomaly import DEAD_LETTER_SPIKE, NOTIFY_WITHIN_MS
 from hub.clock import CHINA_TZ
 from hub.process import WorkerProcess
-from hub.settings import HubSettings
-from tests.acceptance.conftest import own_worker
 from tests.acceptance.hub_http import advance_to, metric, metrics, row, wait_row
 
-START = datetime(2025, 3, 3, 10, tzinfo=CHINA_TZ)  # Monday
+START = HUB_START = datetime(2025, 3, 3, 10, tzinfo=CHINA_TZ)  # Monday
 NOTICE = "cn.court.interop.ops.AnomalyNotice"
 ERROR = "cn.court.interop.ops.ErrorReply"
 OFFICER = officer("王监督", "13900139000", "京法执证0105-0077")
@@ -34,18 +32,9 @@ SUBJECT = person("异常人", ID + ric.calc_check_digit(ID + "?"))
 STATE: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="module")
-def quiet_hub(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    worker = own_worker(applied_settings, tmp_path_factory, START)
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
 @pytest.fixture
-async def courts(quiet_hub: WorkerProcess) -> AsyncIterator[dict[str, CourtClient]]:
-    clients = {code: CourtClient(quiet_hub.settings, code) for code in ("京0105", "沪0115", "渝0103")}
+async def courts(own_hub: WorkerProcess) -> AsyncIterator[dict[str, CourtClient]]:
+    clients = {code: CourtClient(own_hub.settings, code) for code in ("京0105", "沪0115", "渝0103")}
     for client in clients.values():
         await client.__aenter__()
     try:
@@ -74,16 +63,16 @@ async def notices_to(reader: CourtClient, recipient: str, pred: Any = None, time
 
 
 async def test_every_court_waiting_on_a_silent_agency_is_told_at_detection_002_s4_5(
-        courts: dict[str, CourtClient], quiet_hub: WorkerProcess) -> None:
+        courts: dict[str, CourtClient], own_hub: WorkerProcess) -> None:
     beijing, shanghai = courts["京0105"], courts["沪0115"]
     first = await query(beijing, 1)
-    wait_row(quiet_hub, first, lambda r: r["state"] == "delivered")
-    advance_to(quiet_hub, START + timedelta(hours=2))
+    wait_row(own_hub, first, lambda r: r["state"] == "delivered")
+    advance_to(own_hub, START + timedelta(hours=2))
     second = await query(shanghai, 2)
-    warn_first = wait_row(quiet_hub, second, lambda r: r["state"] == "delivered") and row(quiet_hub, first)["warn"]
-    assert row(quiet_hub, second)["warn"] > warn_first
+    warn_first = wait_row(own_hub, second, lambda r: r["state"] == "delivered") and row(own_hub, first)["warn"]
+    assert row(own_hub, second)["warn"] > warn_first
     # the first query passes its warning: icbc has said nothing since: the silence is detected
-    detected = advance_to(quiet_hub, datetime.fromtimestamp(warn_first / 1000, CHINA_TZ) + timedelta(minutes=1))
+    detected = advance_to(own_hub, datetime.fromtimestamp(warn_first / 1000, CHINA_TZ) + timedelta(minutes=1))
     reader = beijing
     told = {court: (await notices_to(reader, court))[0] for court in ("京0105", "沪0115")}
     for msg in told.values():
@@ -92,25 +81,25 @@ async def test_every_court_waiting_on_a_silent_agency_is_told_at_detection_002_s
         assert body["detected_at"] == detected and body["affected_courts"] == ["京0105", "沪0115"]
         assert body["notify_due_at"] == detected + timedelta(milliseconds=NOTIFY_WITHIN_MS)
         assert msg.envelope["sent_at"] - detected < timedelta(minutes=1)  # not when its own query warns
-    assert row(quiet_hub, second)["warn"] > int(detected.timestamp() * 1000)  # Shanghai's own warning is later
+    assert row(own_hub, second)["warn"] > int(detected.timestamp() * 1000)  # Shanghai's own warning is later
     STATE.update(anomaly=told["京0105"].body["anomaly_id"], detected=detected)
 
 
 async def test_a_court_sending_to_the_agency_while_the_anomaly_is_open_is_told_at_once_002_s4_5(
-        courts: dict[str, CourtClient], quiet_hub: WorkerProcess) -> None:
+        courts: dict[str, CourtClient], own_hub: WorkerProcess) -> None:
     chongqing = courts["渝0103"]
-    joined = advance_to(quiet_hub, STATE["detected"] + timedelta(hours=3))
+    joined = advance_to(own_hub, STATE["detected"] + timedelta(hours=3))
     request = await query(chongqing, 3)
-    wait_row(quiet_hub, request, lambda r: r["state"] == "delivered")
+    wait_row(own_hub, request, lambda r: r["state"] == "delivered")
     (msg,) = await notices_to(chongqing, "渝0103")
     assert msg.body["anomaly_id"] == STATE["anomaly"] and msg.body["detected_at"] == STATE["detected"]
     assert "渝0103" in msg.body["affected_courts"]
     assert msg.body["notify_due_at"] == joined + timedelta(milliseconds=NOTIFY_WITHIN_MS)
-    assert metric(metrics(quiet_hub), "interop_hub_notices_overdue_total") == 0  # every notice in time
+    assert metric(metrics(own_hub), "interop_hub_notices_overdue_total") == 0  # every notice in time
 
 
 async def test_a_court_adapters_malformed_burst_is_the_gateways_anomaly_and_each_record_is_named_002_s4_5(
-        courts: dict[str, CourtClient], quiet_hub: WorkerProcess) -> None:
+        courts: dict[str, CourtClient], own_hub: WorkerProcess) -> None:
     gateway = courts["京0105"]
     for n in range(DEAD_LETTER_SPIKE):
         await gateway.send_raw(b"\x00 not an avro message " + bytes([n]), f"（2025）京0105执{900 + n}号")

@@ -9,7 +9,6 @@ again with that unit marked late.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,12 +19,10 @@ from agents.court.adapter import CourtClient, document, officer, person
 from hub.clock import CHINA_TZ
 from hub.process import ChildProcess, WorkerProcess
 from hub.seal import KeyStore
-from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
-from tests.acceptance.conftest import own_worker
 from tests.acceptance.hub_http import wait_row
 
-START = datetime(2025, 3, 3, 10, tzinfo=CHINA_TZ)  # a Monday; 4-7 and 10 March are the 5 working days
+START = HUB_START = datetime(2025, 3, 3, 10, tzinfo=CHINA_TZ)  # a Monday; 4-7 and 10 March are the 5 working days
 OFFICER = officer("李执行", "13800138000", "京法执证0105-0042")
 RESULT = "cn.court.interop.bank.IntensiveQueryResult"
 ID = "11010519800303002"
@@ -34,19 +31,9 @@ LATE_UNIT = "icbc"
 STATE: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="module")
-def silent_hub(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    worker = own_worker(applied_settings, tmp_path_factory, START)
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
 @pytest.fixture
-async def court(silent_hub: WorkerProcess) -> AsyncIterator[CourtClient]:
-    async with CourtClient(silent_hub.settings, "京0105") as client:
-        yield client
+def court(own_court: CourtClient) -> CourtClient:
+    return own_court
 
 
 async def results(court: CourtClient, request_id: str, pred: Any, timeout: float = 60) -> dict[str, Any]:
@@ -60,11 +47,11 @@ async def results(court: CourtClient, request_id: str, pred: Any, timeout: float
 
 
 async def test_silent_units_are_no_response_at_the_deadline_and_the_result_completes_seed_001(
-        court: CourtClient, silent_hub: WorkerProcess) -> None:
+        court: CourtClient, own_hub: WorkerProcess) -> None:
     iq = court.intensive_query(case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                                officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "集约"))
     await court.send(iq)
-    parent = wait_row(silent_hub, iq.request_id, lambda r: r["state"] == "routed")  # to its units
+    parent = wait_row(own_hub, iq.request_id, lambda r: r["state"] == "routed")  # to its units
     due = WorkingCalendar().add_working_days(START.date(), 5)
     assert due.day == date(2025, 3, 10) and parent["due"] == due.end_ms
     # while units are pending, the court may not query them itself
@@ -73,7 +60,7 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     await court.send(refused)
     (error,) = await court.wait_for(refused.request_id, timeout_s=60)
     assert error.schema.endswith("ErrorReply") and error.body["error_code"] == "refused"
-    status, _ = silent_hub.http("/clock", data={
+    status, _ = own_hub.http("/clock", data={
         "advance_seconds": (datetime.fromtimestamp(due.end_ms / 1000, CHINA_TZ) + timedelta(minutes=2)
                             - START).total_seconds()})
     assert status == 200
@@ -82,7 +69,7 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     assert len(states) >= 25 and set(states.values()) == {"NO_RESPONSE"}, states
     assert not any(u["late"] for u in final["units"])
     # complete at the units' deadline: answered, and not late (the silent units were)
-    done = wait_row(silent_hub, iq.request_id, lambda r: r["state"] == "answered")
+    done = wait_row(own_hub, iq.request_id, lambda r: r["state"] == "answered")
     assert [s for s, _ in done["log"]] == ["accepted", "routed", "answered"]
     expired = [m for m in court.received if m.request_id == f"{iq.request_id}.{LATE_UNIT}"
                and m.schema.endswith("DeadlineEvent") and m.body["kind"] == "EXPIRED"]
@@ -91,14 +78,14 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
     own = court.query(bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                       officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "自查"))
     await court.send(own)
-    assert wait_row(silent_hub, own.request_id, lambda r: r["state"] == "delivered")["agency"] == LATE_UNIT
+    assert wait_row(own_hub, own.request_id, lambda r: r["state"] == "delivered")["agency"] == LATE_UNIT
     STATE.update(iq=iq.request_id, own=own.request_id)
 
 
 async def test_a_unit_answering_after_its_deadline_updates_the_result_marked_late_seed_001(
-        court: CourtClient, silent_hub: WorkerProcess, tmp_path) -> None:
-    KeyStore(silent_hub.settings.data_dir).generate([LATE_UNIT])
-    bank = ChildProcess(silent_hub.settings, tmp_path / "bank.log", ["simulate", "banks", "--agency", LATE_UNIT])
+        court: CourtClient, own_hub: WorkerProcess, tmp_path) -> None:
+    KeyStore(own_hub.settings.data_dir).generate([LATE_UNIT])
+    bank = ChildProcess(own_hub.settings, tmp_path / "bank.log", ["simulate", "banks", "--agency", LATE_UNIT])
     bank.spawn()
     try:
         updated = await results(court, STATE["iq"], lambda b: any(u["late"] for u in b["units"]), timeout=90)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,12 +22,10 @@ from agents.credit import court_api as api
 from agents.credit.models import ACK, DEADLINE_EVENT
 from hub.clock import CHINA_TZ
 from hub.process import ChildProcess, WorkerProcess
-from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
-from tests.acceptance.conftest import own_worker
 from tests.acceptance.hub_http import advance_to, hub_now, row, wait_row
 
-START = datetime(2025, 9, 26, 10, tzinfo=CHINA_TZ)  # Friday before National Day 2025
+START = HUB_START = datetime(2025, 9, 26, 10, tzinfo=CHINA_TZ)  # Friday before National Day 2025
 STEP = timedelta(hours=6)
 STATE: dict[str, Any] = {}
 
@@ -38,19 +35,9 @@ def adult(n: int) -> str:
     return base + ric.calc_check_digit(base + "?")
 
 
-@pytest.fixture(scope="module")
-def list_hub(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    worker = own_worker(applied_settings, tmp_path_factory, START)
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
 @pytest.fixture
-async def court(list_hub: WorkerProcess) -> AsyncIterator[CourtClient]:
-    async with CourtClient(list_hub.settings, "京0105") as client:
-        yield client
+def court(own_court: CourtClient) -> CourtClient:
+    return own_court
 
 
 def listing(court: CourtClient, n: int, **over: Any) -> tuple[Any, str]:
@@ -64,17 +51,17 @@ def listing(court: CourtClient, n: int, **over: Any) -> tuple[Any, str]:
 
 
 async def test_every_list_decision_is_a_request_row_and_a_deletion_is_due_in_3_working_days_art10(
-        court: CourtClient, list_hub: WorkerProcess) -> None:
+        court: CourtClient, own_hub: WorkerProcess) -> None:
     """失信规定 art. 10: deleted within 3 working days — 28 Sep (make-up Sunday), 29, 30 Sep."""
     listed, case = listing(court, 1)
     await api.send(court, listed, case)
-    rec = wait_row(list_hub, listed.request_id, lambda r: r["state"] == "delivered")  # published
+    rec = wait_row(own_hub, listed.request_id, lambda r: r["state"] == "delivered")  # published
     assert rec["type"] == "ListDecision" and rec["agency"] == "platform" and rec["due"] is None
     assert [s for s, _ in rec["log"]] == ["accepted", "routed", "delivered"]
     gone = api.decision(court, listing_id=listed.body["listing_id"], action="DELETE", decided_at=START,
                         deletion_ground="PERFORMED", reason="已履行完毕")
     await api.send(court, gone, case)
-    rec = wait_row(list_hub, gone.request_id, lambda r: r["state"] == "delivered")
+    rec = wait_row(own_hub, gone.request_id, lambda r: r["state"] == "delivered")
     due = WorkingCalendar().add_working_days(START.date(), 3)
     assert due.day == date(2025, 9, 30)
     assert rec["due"] == due.end_ms and rec["rule"] == "list.delete.3wd" and not rec["provisional"]
@@ -85,23 +72,23 @@ async def test_every_list_decision_is_a_request_row_and_a_deletion_is_due_in_3_w
     await api.send(court, unknown, case)
     (error,) = await court.wait_for(unknown.request_id, timeout_s=60)
     assert error.schema.endswith("ErrorReply") and error.body["error_code"] == "unknown_listing"
-    assert [s for s, _ in wait_row(list_hub, unknown.request_id, lambda r: r["state"] == "rejected")["log"]] == [
+    assert [s for s, _ in wait_row(own_hub, unknown.request_id, lambda r: r["state"] == "rejected")["log"]] == [
         "accepted", "routed", "rejected"]
     # a listing whose 2-year term ends today (26 September): deleted at its end (art. 10 para 2)
     termed, termed_case = listing(court, 2, ground="EVADING_EXECUTION", term_start=date(2023, 9, 27))
     await api.send(court, termed, termed_case)
-    wait_row(list_hub, termed.request_id, lambda r: r["state"] == "delivered")
+    wait_row(own_hub, termed.request_id, lambda r: r["state"] == "delivered")
     STATE.update(gone=gone.request_id, warn=rec["warn"], due=due.end_ms,
                  expiry=f"term-expiry/{termed.body['listing_id']}/2025-09-26")
 
 
 async def test_list_deadlines_warn_and_expire_at_the_first_tick_at_or_after_their_time_in_6_hour_steps_art9_10(
-        court: CourtClient, list_hub: WorkerProcess) -> None:
+        court: CourtClient, own_hub: WorkerProcess) -> None:
     """SPEC §6: every tracked deadline has its 75 % warning; a step of the clock past a time fires it at once."""
     times: dict[tuple[str, str], datetime] = {}
-    now = hub_now(list_hub)
+    now = hub_now(own_hub)
     while now < datetime(2025, 10, 2, tzinfo=CHINA_TZ):
-        now = advance_to(list_hub, now + STEP)
+        now = advance_to(own_hub, now + STEP)
         await asyncio.sleep(2.5)  # two ticks at this time
         for m in await court.poll(0.5):
             if m.schema == DEADLINE_EVENT:
@@ -122,12 +109,12 @@ async def test_list_deadlines_warn_and_expire_at_the_first_tick_at_or_after_thei
     due_at = {int(b["due_at"].timestamp() * 1000) for b in expiry_events}
     assert due_at == {STATE["due"]}  # 3 working days after the last day of the term: also 30 September
     assert times[(expiry, "EXPIRED")] == first_step_at_or_after(STATE["due"])
-    assert row(list_hub, gone)["state"] == "overdue"
+    assert row(own_hub, gone)["state"] == "overdue"
 
 
-async def test_a_late_acknowledgement_answers_the_row_late_art10(court: CourtClient, list_hub: WorkerProcess,
+async def test_a_late_acknowledgement_answers_the_row_late_art10(court: CourtClient, own_hub: WorkerProcess,
                                                                  tmp_path: Any) -> None:
-    platform = ChildProcess(list_hub.settings, tmp_path / "platform.log", ["simulate", "credit"])
+    platform = ChildProcess(own_hub.settings, tmp_path / "platform.log", ["simulate", "credit"])
     platform.spawn()
     try:
         await court.wait_for(STATE["gone"], schema=ACK, timeout_s=90)
@@ -135,5 +122,5 @@ async def test_a_late_acknowledgement_answers_the_row_late_art10(court: CourtCli
         assert late[0].body["kind"] == "ANSWERED_LATE"
     finally:
         platform.stop()
-    rec = wait_row(list_hub, STATE["gone"], lambda r: r["state"] == "answered_late")
+    rec = wait_row(own_hub, STATE["gone"], lambda r: r["state"] == "answered_late")
     assert [s for s, _ in rec["log"]] == ["accepted", "routed", "delivered", "overdue", "answered_late"]

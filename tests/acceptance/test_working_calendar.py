@@ -15,7 +15,6 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,10 @@ from hub.process import WorkerProcess, http_json, settings_env
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar, end_of_day_ms
 from hub.working_calendar.schedule_file import read_schedule
-from tests.acceptance.conftest import own_worker
 from tests.acceptance.hub_http import advance_to, hub_now, metric, metrics, row, wait_row
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "calendar" / "2027.toml"
-START = datetime(2026, 12, 28, 10, tzinfo=CHINA_TZ)  # a Monday, three working days before 2027
+START = HUB_START = datetime(2026, 12, 28, 10, tzinfo=CHINA_TZ)  # a Monday, three working days before 2027
 OFFICER = officer("李执行", "13800138000", "京法执证0105-0042")
 CODEC = default_codec()
 LIBRARY = WorkingCalendar()
@@ -49,20 +47,9 @@ def _ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
 
-@pytest.fixture(scope="module")
-def worker_2026(applied_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    """A worker of its own on the shared broker: the session's worker clock must not leave 2025."""
-    worker = own_worker(applied_settings, tmp_path_factory, START)
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
 @pytest.fixture
-async def court(worker_2026: WorkerProcess) -> AsyncIterator[CourtClient]:
-    async with CourtClient(worker_2026.settings, "京0105") as client:
-        yield client
+def court(own_court: CourtClient) -> CourtClient:
+    return own_court
 
 
 async def history(settings: HubSettings) -> list[dict[str, Any]]:
@@ -98,7 +85,7 @@ def alive(worker: WorkerProcess) -> bool:
 
 
 async def test_query_and_intensive_query_accepted_on_28_december_2026_get_provisional_dues_004_s13(
-        court: CourtClient, worker_2026: WorkerProcess) -> None:
+        court: CourtClient, own_hub: WorkerProcess) -> None:
     """004 §13: 5 working days; 2027 is not in the library: counted provisionally, delivered, never refused."""
     case = court.case("（2026）京0105执2027号", date(2026, 12, 1))
     subject = person("张跨年", "110105198001010" + "01" + ric.calc_check_digit("11010519800101001?"))
@@ -111,11 +98,11 @@ async def test_query_and_intensive_query_accepted_on_28_december_2026_get_provis
     expected = LIBRARY.add_working_days(START.date(), 5)
     assert expected.day == date(2027, 1, 5) and expected.provisional
     for request_id in (query.request_id, intensive.request_id, f"{intensive.request_id}.icbc"):
-        rec = wait_row(worker_2026, request_id, lambda r: r["state"] in {"delivered", "routed"})
+        rec = wait_row(own_hub, request_id, lambda r: r["state"] in {"delivered", "routed"})
         assert rec["provisional"] is True and rec["due"] == expected.end_ms, rec
         assert rec["warn"] == _ms(START) + int((expected.end_ms - _ms(START)) * 0.75)
     assert not [m for m in court.received if m.schema.endswith("ErrorReply")]
-    text = metrics(worker_2026)
+    text = metrics(own_hub)
     assert metric(text, 'interop_hub_provisional_deadlines_total{message_type="QueryRequest"}') >= 1
     assert metric(text, "interop_hub_calendar_official_until_timestamp_seconds") == end_of_day_ms(
         date(2026, 12, 31)) / 1000
@@ -123,54 +110,54 @@ async def test_query_and_intensive_query_accepted_on_28_december_2026_get_provis
 
 
 async def test_listing_whose_term_ends_in_2027_is_deleted_at_its_end_and_the_worker_stays_up_art10_para2(
-        court: CourtClient, worker_2026: WorkerProcess) -> None:
+        court: CourtClient, own_hub: WorkerProcess) -> None:
     """失信规定 art. 10 para 2: deleted when the term ends; its 3-working-day ack deadline is provisional."""
     case = court.case("（2024）京0105执2029号", date(2024, 3, 1))
     id_number = "11010519750505" + "123"
     id_number += ric.calc_check_digit(id_number + "?")
     subject = {**person("失信人", id_number), "gender": "MALE"}
-    now = hub_now(worker_2026)
+    now = hub_now(own_hub)
     msg = api.decision(court, listing_id=f"SX-2027-{secrets.token_hex(3)}", action="LIST", decided_at=now,
                        ground="EVADING_EXECUTION", content=api.content(court, case, subject, age=51),
                        term_start=date(2025, 1, 2))
     await api.send(court, msg, case["case_number"])
-    listed = await wait_history(worker_2026.settings, lambda e: e["listing_id"] == msg.body["listing_id"])
+    listed = await wait_history(own_hub.settings, lambda e: e["listing_id"] == msg.body["listing_id"])
     assert listed["entry"]["term_end"] == date(2027, 1, 1)
     # past the provisional warning of the query (3 Jan 2027, 20:30) and the term's end
-    advance_to(worker_2026, datetime(2027, 1, 3, 21, tzinfo=CHINA_TZ))
-    deleted = await wait_history(worker_2026.settings, lambda e: e["listing_id"] == msg.body["listing_id"]
+    advance_to(own_hub, datetime(2027, 1, 3, 21, tzinfo=CHINA_TZ))
+    deleted = await wait_history(own_hub.settings, lambda e: e["listing_id"] == msg.body["listing_id"]
                                  and e["action"] == "DELETE")
     assert deleted["deletion_ground"] == "TERM_EXPIRED" and deleted["in_force"] is False
     warning = (await court.wait_for(STATE["query"], schema=DEADLINE_EVENT, timeout_s=60))[0]
     assert warning.body["kind"] == "WARNING" and warning.body["provisional"] is True
     await asyncio.sleep(2)  # a few more ticks of the list clock after the deletion
-    assert alive(worker_2026)
+    assert alive(own_hub)
     STATE["expiry"] = str(deleted["decision_request_id"])
 
 
 async def test_loading_the_2027_schedule_turns_provisional_dues_into_official_ones(
-        court: CourtClient, worker_2026: WorkerProcess) -> None:
+        court: CourtClient, own_hub: WorkerProcess) -> None:
     """The operator loads the year's schedule as data; running workers recount, events say official."""
-    env = {**os.environ, **settings_env(worker_2026.settings)}
+    env = {**os.environ, **settings_env(own_hub.settings)}
     out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "hub", "calendar", "load", str(FIXTURE)],
                                   env=env, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert "adds a year" in out.stdout and "2026-12-31 (now rest, library: working)" in out.stdout
-    installed = worker_2026.settings.data_dir / "calendar" / "2027.toml"
+    installed = own_hub.settings.data_dir / "calendar" / "2027.toml"
     assert installed.stat().st_mode & 0o777 == 0o600
     official = OFFICIAL.add_working_days(START.date(), 5)  # 29, 30 Dec, 4, 5, 6 Jan: 31 Dec is a rest day
     assert official.day == date(2027, 1, 6) and not official.provisional
     for request_id in (STATE["query"], STATE["intensive"], f"{STATE['intensive']}.icbc"):
-        rec = wait_row(worker_2026, request_id, lambda r: r["provisional"] is False)
+        rec = wait_row(own_hub, request_id, lambda r: r["provisional"] is False)
         assert rec["due"] == official.end_ms and rec["state"] in {"delivered", "routed"}, rec
-    assert metric(metrics(worker_2026), "interop_hub_calendar_official_until_timestamp_seconds") == end_of_day_ms(
+    assert metric(metrics(own_hub), "interop_hub_calendar_official_until_timestamp_seconds") == end_of_day_ms(
         date(2027, 12, 31)) / 1000
     # past the provisional due, before the official one: the index entry of the old time does nothing
-    advance_to(worker_2026, datetime(2027, 1, 6, 0, 2, tzinfo=CHINA_TZ))
+    advance_to(own_hub, datetime(2027, 1, 6, 0, 2, tzinfo=CHINA_TZ))
     await asyncio.sleep(3)  # ticks
-    assert row(worker_2026, STATE["query"])["state"] == "delivered"
+    assert row(own_hub, STATE["query"])["state"] == "delivered"
     # past the official due: the court's "no answer in time" and the list escalation are official
-    advance_to(worker_2026, datetime.fromtimestamp(official.end_ms / 1000, CHINA_TZ) + timedelta(minutes=2))
+    advance_to(own_hub, datetime.fromtimestamp(official.end_ms / 1000, CHINA_TZ) + timedelta(minutes=2))
     expired = await court.wait_for(STATE["query"], schema=DEADLINE_EVENT, count=2, timeout_s=60)
     kinds = [(m.body["kind"], m.body["provisional"]) for m in expired]
     assert kinds == [("EXPIRED", False), ("EXPIRED", False)], kinds  # the court was warned once, in 2026's terms
@@ -178,4 +165,4 @@ async def test_loading_the_2027_schedule_turns_provisional_dues_into_official_on
     escalated = await court.wait_for(STATE["expiry"], schema=DEADLINE_EVENT, count=2, timeout_s=60)
     assert {(m.body["kind"], m.body["provisional"]) for m in escalated} == {("EXPIRED", False)}
     assert _ms(escalated[0].body["due_at"]) == OFFICIAL.add_working_days(date(2027, 1, 1), 3).end_ms
-    assert alive(worker_2026)
+    assert alive(own_hub)

@@ -10,13 +10,8 @@ exactly what :func:`topics.catalog.acl_grants` says, nothing more.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 import stat
-import subprocess
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,11 +21,9 @@ from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFai
 from aiokafka.protocol.fetch import FetchRequest
 
 from hub.broker.server import LocalBroker
-from hub.process import settings_env
-from hub.security.users import CredentialStore, admin_settings, principals
+from hub.security.users import CredentialStore, principals
 from hub.settings import HubSettings
-from tests.conftest import SettingsFactory, stop_at_exit
-from topics.admin import apply_catalog
+from tests.integration.conftest import SecureDeployment
 from topics.catalog import DEFAULT_CATALOG, acl_grants, agency_group_id
 
 TOPIC_AUTHORIZATION_FAILED = 29
@@ -38,24 +31,9 @@ MAILBOX_AGENCIES = [a for a in DEFAULT_CATALOG.agencies if a.has_mailbox]
 
 
 @pytest.fixture(scope="module")
-def secure(new_broker_settings: SettingsFactory) -> Iterator[tuple[HubSettings, LocalBroker, str]]:
-    settings = new_broker_settings(security_protocol="SASL_PLAINTEXT", app_id="hub-sec")
-    broker = LocalBroker(settings, secure=True)
-    stop_at_exit(broker)
-    try:
-        broker.start()
-        password = broker.admin_password()
-        assert password
-        asyncio.run(apply_catalog(DEFAULT_CATALOG, admin_settings(settings, password)))
-        env = {**os.environ, **settings_env(settings)}
-        result = subprocess.run(
-            [sys.executable, "-m", "hub", "security", "apply"], env=env, capture_output=True, text=True,
-            timeout=240, check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield settings, broker, result.stdout
-    finally:
-        broker.stop()
+def secure(secure_deployment: SecureDeployment) -> tuple[HubSettings, LocalBroker, str]:
+    """The session's secure deployment (tests/integration/conftest.py), shared with the attack suite."""
+    return secure_deployment.settings, secure_deployment.broker, secure_deployment.apply_output
 
 
 def _as(settings: HubSettings, principal: str) -> HubSettings:
