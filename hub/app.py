@@ -23,6 +23,7 @@ from hub.audit_io import last_record
 from hub.codec import AvroCodec, AvroMessage, check_size
 from hub.deadletter import DeadLetters, RawRecord
 from hub.errors import CatalogError, EncodeError, HubError
+from hub.log_format import worker_logging_config
 from hub.producer import GuardedProducer, HubApp
 from hub.runtime import HubRuntime
 from hub.settings import HubSettings, get_settings
@@ -107,6 +108,8 @@ def create_app(settings: HubSettings) -> faust.App:
         web_stats_enabled=False,
         web_metrics_enabled=False,
         producer_max_request_size=settings.max_message_bytes * 2,
+        # faust's worker replaces the root logger's handlers when it starts: JSON lines survive that
+        logging_config=worker_logging_config(settings.log_format),
     )
 
 

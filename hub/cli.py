@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import urllib.error
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from hub import event_loop
 from hub.console import echo
 from hub.errors import CatalogError, ConfigError, HubError, ValidationError
 from hub.file_modes import restrict_umask
+from hub.log_format import JsonFormatter, configure_logging
 from hub.masking import install_masking, mask_text
 from hub.settings import ENV_PREFIX, HubSettings, get_settings
 
@@ -67,10 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: HubSettings | None = None
     try:
         settings = get_settings()
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        configure_logging(  # logging.basicConfig: text, or JSON lines with HUB_LOG_FORMAT=json (hub.log_format)
+            logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO),
+            settings.log_format,
         )
+        if not args.verbose:  # aiokafka's per-connection INFO lines ("Authenticated as ...") are noise to an operator
+            logging.getLogger("aiokafka").setLevel(logging.WARNING)
         install_masking()  # every process (worker, simulators): no resident ID, account or phone in a log line
         restrict_umask()  # every file a hub process (or the broker JVM it starts) creates is owner-only
         event_loop.install(settings)
@@ -79,10 +83,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         code, label, message = explain(exc, settings)
-        echo(f"error [{label}]: {mask_text(message)}", err=True)
+        line = f"error [{label}]: {mask_text(message)}"
+        if _log_format(settings) == "json":  # stderr stays one JSON object per line
+            line = JsonFormatter().format(log.makeRecord(log.name, logging.ERROR, __file__, 0, line, (), None))
+        echo(line, err=True)  # whatever the log level
         log.debug("the error's traceback", exc_info=True)  # shown with -v only
         return code
     return code
+
+
+def _log_format(settings: HubSettings | None) -> str:
+    """The log format, also when the settings did not load (an invalid other ``HUB_*`` variable)."""
+    if settings is not None:
+        return settings.log_format
+    return "json" if os.environ.get(f"{ENV_PREFIX}LOG_FORMAT", "").strip() == "json" else "text"
 
 
 def explain(exc: Exception, settings: HubSettings | None) -> tuple[int, str, str]:

@@ -18,6 +18,7 @@ from typing import Any
 from hub.codec import HEADER_LEN, MARKER, AvroMessage
 from hub.envelope import envelope, message, new_id
 from hub.errors import CatalogError, CodecError, HubError, UnknownSchemaFingerprint
+from hub.log_format import log_fields
 from hub.runtime import HubRuntime
 from topics.catalog import COURT_GATEWAY, Role, TopicSpec
 
@@ -53,6 +54,18 @@ def root_error(exc: BaseException) -> HubError | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _log_fields(record: RawRecord, spec: TopicSpec | None, decoded: AvroMessage | None,
+                request_id: str | None) -> dict[str, str]:
+    """``extra=`` of the dead-letter log line: request id, case number (the key of a court's or an
+    agency's record) and the agency concerned (the outbox's owner, or the request's recipient)."""
+    external = spec is not None and spec.role in (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX)
+    case = record.key.decode("utf-8", "replace") if external and record.key else None
+    agency = spec.agency if spec is not None and spec.agency else None
+    if agency is None and decoded is not None and spec is not None and spec.role is Role.COURT_REQUESTS:
+        agency = str(decoded.envelope.get("recipient") or "") or None
+    return log_fields(request_id, case, agency)
 
 
 def writer_fingerprint(value: bytes | None) -> bytes | None:
@@ -126,7 +139,8 @@ class DeadLetters:
         key = f"{record.topic}/{record.partition}/{record.offset}"
         offset = await self._send(self._dead_letter_topic, key, self.rt.codec.encode_message(dl), headers)
         self.rt.metrics.dead_letters_total.labels(role, error.code).inc()
-        log.warning("dead-lettered %s: [%s] %s", key, error.code, error)
+        log.warning("dead-lettered %s: [%s] %s", key, error.code, error,
+                    extra=_log_fields(record, spec, decoded, request_id))
         if spec is not None:
             await self._error_reply(spec, record, error, decoded, offset)
         for observer in self.observers:

@@ -30,6 +30,7 @@ from typing import Any
 import faust
 from faust.transport.drivers.aiokafka import Producer
 
+from hub.consumer import HubConsumer
 from hub.errors import SendLost
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,17 @@ class GuardedProducer(Producer):
 
 
 class HubApp(faust.App):
-    """The faust app of the hub, with :class:`GuardedProducer` as its producer."""
+    """The faust app of the hub, with :class:`GuardedProducer` as its producer and
+    :class:`~hub.consumer.HubConsumer` (no false stall alarms on changelog partitions) as its consumer."""
 
     def _new_producer(self) -> GuardedProducer:
         return GuardedProducer(self.transport, loop=self.loop, beacon=self.beacon)
+
+    def _new_consumer(self) -> HubConsumer:
+        # faust's App._new_consumer with the hub's consumer class (transport.create_consumer would use the
+        # transport's own): faust's stall check leaves the table changelog partitions alone, where it can
+        # only raise false ERRORs, and stays on every partition a stream reads (see hub.consumer)
+        return HubConsumer(
+            self.transport, callback=self.topics.on_message, on_partitions_revoked=self._on_partitions_revoked,
+            on_partitions_assigned=self._on_partitions_assigned, beacon=self.beacon, loop=self.transport.loop,
+        )

@@ -18,8 +18,9 @@ from hub.app import app, audit, dead_letters, hold_audit, principal_of, raw_reco
 from hub.audit import AuditEntry
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
-from hub.errors import HubError, InternalError, NoRoute, WrongSender
+from hub.errors import CatalogError, HubError, InternalError, NoRoute, WrongSender
 from hub.lifecycle import State, new_record, transition
+from hub.log_format import log_fields
 from hub.tables import requests
 from topics.catalog import Role
 
@@ -102,12 +103,24 @@ async def _run(handler: Handler, msg: AvroMessage, record: RawRecord) -> HubErro
         except HubError as exc:
             if not exc.retriable or attempt == RETRIES:
                 return exc
-            log.warning("retriable %s on %s (attempt %d): %s", exc.code, msg.request_id, attempt, exc)
+            log.warning("retriable %s on %s (attempt %d): %s", exc.code, msg.request_id, attempt, exc,
+                        extra=request_log_fields(msg, record))
             await asyncio.sleep(BACKOFF_S * attempt)
         except Exception as exc:
-            log.exception("flow for %s failed on %s", msg.schema, msg.request_id)
+            log.exception("flow for %s failed on %s", msg.schema, msg.request_id, extra=request_log_fields(msg, record))
             return InternalError(f"{type(exc).__name__}: {exc}")
     return None
+
+
+def request_log_fields(msg: AvroMessage, record: RawRecord) -> dict[str, str]:
+    """``extra=`` of a log line about ``msg`` (:mod:`hub.log_format`): its request id, case number (the
+    record key) and agency (the outbox's owner, or the recipient of a court's request)."""
+    try:
+        agency = runtime.catalog.get(record.topic.removeprefix(runtime.settings.topic_prefix)).agency
+    except CatalogError:
+        agency = None
+    return log_fields(msg.request_id, record.key.decode("utf-8", "replace") if record.key else None,
+                      agency or msg.envelope.get("recipient"))
 
 
 def check_agency_sender(msg: AvroMessage, record: RawRecord) -> None:

@@ -66,6 +66,8 @@ class HubSettings(BaseSettings):
 
     # --- logging -------------------------------------------------------------------------
     log_level: str = "INFO"
+    #: "json": every hub process logs one JSON object per line (hub.log_format)
+    log_format: Literal["text", "json"] = "text"
 
     def topic(self, name: str) -> str:
         """The physical Kafka topic name of catalog topic ``name``."""

@@ -24,7 +24,9 @@ def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
     for line in runtime.calendar.report:  # what the schedule files add, and where they disagree
         log.info("working calendar: %s", line)
 
-    argv = ["interop-hub worker", "worker", "--loglevel", args.loglevel,
+    # --quiet: no banner table on stdout, where JSON log lines are expected (logging is unchanged)
+    umbrella = ["--quiet"] if settings.log_format == "json" else []
+    argv = ["interop-hub worker", *umbrella, "worker", "--loglevel", args.loglevel,
             "--web-port", str(settings.web_port), "--web-host", settings.web_host]
     if args.without_web:
         argv.append("--without-web")

@@ -21,7 +21,7 @@ def _store_path(args: argparse.Namespace, settings: HubSettings) -> Path:
 
 
 def _replay(args: argparse.Namespace, settings: HubSettings) -> int:
-    from agents.credit.replay import replay
+    from agents.credit.replay import digest_comparison, replay
     from agents.credit.store import ListStore
 
     path = _store_path(args, settings)
@@ -41,7 +41,7 @@ def _replay(args: argparse.Namespace, settings: HubSettings) -> int:
     echo(f"last publication {result.last_publication_id}, {result.size:,} listings in force")
     echo(f"digest {result.digest}")
     if as_of is None:
-        echo(f"hub's  {result.published_digest} -> {'identical' if result.identical else 'DIFFERENT'}")
+        echo(digest_comparison(result))
         if not result.identical:
             raise ListDigestMismatch("the rebuilt copy differs from the hub's list", field="digest")
     return 0

@@ -127,11 +127,19 @@ class ReplayResult:
 
     @property
     def identical(self) -> bool:
+        """The copy's digest is the hub's (also True when the hub has published nothing: no mismatch)."""
         return self.published_digest is None or self.digest == self.published_digest
 
     @property
     def rate(self) -> float:
         return self.applied / self.seconds if self.seconds > 0 else 0.0
+
+
+def digest_comparison(result: ReplayResult) -> str:
+    """The line of ``credit replay`` that compares the rebuilt copy's digest with the hub's."""
+    if result.published_digest is None:
+        return "hub's  none: the hub has published no list yet (no digest to compare)"
+    return f"hub's  {result.published_digest} -> {'identical' if result.identical else 'DIFFERENT'}"
 
 
 async def replay(settings: HubSettings, store: ListStore, *, from_publication: int | None = None,

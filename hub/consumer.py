@@ -1,0 +1,60 @@
+"""The hub's consumer: faust's stall check runs only on partitions a stream reads.
+
+faust's consumer runs a *livelock detector* (``faust/transport/consumer.py``)::
+
+    @Service.task
+    async def _commit_livelock_detector(self) -> None:
+        interval: float = self.commit_interval * 2.5      # broker_commit_interval (2.8 s) * 2.5 = 7 s
+        ...
+            if not self.app.rebalancing:
+                await self.verify_all_partitions_active()  # -> verify_event_path(now, tp) for tp in assignment()
+
+and the aiokafka driver's ``verify_event_path`` (``faust/transport/drivers/aiokafka.py``) logs at ERROR,
+for a partition of an acking topic whose high-water mark is ahead of the consumer's position::
+
+    if has_acks and committed_offset is not None:
+        if highwater > committed_offset:
+            inbound = monitor.stream_inbound_time.get(tp)
+            if inbound is None:
+                if secs_since_started >= self.tp_stream_timeout_secs:
+                    self._log_slow_processing_stream(SLOW_PROCESSING_STREAM_IDLE_SINCE_START, ...)
+                    # "Stream has not started processing %r (started %s)."
+            ...
+            if secs_since_stream >= self.tp_stream_timeout_secs:
+                self._log_slow_processing_stream(SLOW_PROCESSING_STREAM_IDLE, ...)
+                # "Stream stopped processing, or is slow for %r (last inbound %s)."
+
+``tp_stream_timeout_secs`` (and the fetch-request timeout) is the ``stream_processing_timeout`` setting
+(5 min), the commit checks use ``broker_commit_livelock_soft_timeout`` (5 min); no setting chooses the
+partitions.  ``assignment()`` includes every table's changelog partitions, and a changelog topic is an
+acking topic, but no stream ever reads one: recovery reads it, then pauses the active ones for good
+(``faust/tables/recovery.py``: ``self.log.info("Done reading from changelog topics")`` /
+``T(consumer.pause_partitions)(active_tps)``), while this very worker keeps appending to them (every
+table write).  So the high-water mark moves ahead of a position that never moves, ``stream_inbound_time``
+is never set for them, and five minutes after start every changelog partition the hub writes
+(``hub.table.requests``, ``hub.table.deadline_index``, ...) logs "Stream has not started processing"
+at ERROR on every pass of the detector, forever.  Raising the timeout only delays that; turning it
+off (or down to WARNING) would also hide a stream that really stopped.
+
+:class:`HubConsumer` therefore skips the check for changelog partitions only (faust's own
+``Consumer._is_changelog_tp``: the topic is one of ``app.tables.changelog_topics``) — recovery has
+its own checks while it reads them (``Recovery._verify_remaining`` -> ``verify_recovery_event_path``).
+Every partition a stream reads keeps faust's full check at ERROR: records waiting (high water ahead
+of the position) that no stream takes for ``stream_processing_timeout`` is a real stall.  An idle
+partition of a quiet topic does not trigger it (high water == position: nothing is waiting), and the
+detector does not run while ``app.rebalancing``.
+"""
+
+from __future__ import annotations
+
+from faust.transport.drivers.aiokafka import Consumer
+from faust.types import TP
+
+
+class HubConsumer(Consumer):
+    """faust's aiokafka consumer whose stall check leaves table changelog partitions to recovery."""
+
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        if self._is_changelog_tp(tp):
+            return  # read by recovery, never by a stream: "has not started processing" cannot apply
+        super().verify_event_path(now, tp)
