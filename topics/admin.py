@@ -74,9 +74,29 @@ async def apply_catalog(catalog: Catalog, settings: HubSettings, *, timeout_s: f
     except (KafkaError, TimeoutError, OSError) as exc:
         raise TopicApplyError(f"cannot reach the broker at {settings.bootstrap_servers}: {exc!r}") from exc
     try:
-        return await _apply(admin, catalog, settings)
+        report = await _apply(admin, catalog, settings)
+        await _warm_up_group_coordinator(admin, settings, timeout_s)
+        return report
     finally:
         await admin.close()
+
+
+async def _warm_up_group_coordinator(admin: AIOKafkaAdminClient, settings: HubSettings, timeout_s: float) -> None:
+    """Leave the broker able to coordinate consumer groups (its offsets topic created).
+
+    On a broker no group has used yet, the first consumers retry "GroupCoordinatorNotAvailable" while it
+    creates ``__consumer_offsets`` — logged at ERROR by aiokafka, in the worker's log.  That is the
+    broker's start-up, so it happens here, once, instead.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await admin.find_coordinator(settings.app_id)
+            return
+        except KafkaError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.3)
 
 
 async def _apply(admin: AIOKafkaAdminClient, catalog: Catalog, settings: HubSettings) -> ApplyReport:

@@ -24,7 +24,7 @@ from agents.credit.store import ListStore
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.errors import CodecError
 from hub.security.users import as_principal
-from hub.settings import HubSettings
+from hub.settings import HubSettings, agency_store
 from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ Records = list[tuple[int, bytes, AvroMessage]]
 
 
 def store_path(settings: HubSettings, unit: str) -> Path:
-    return Path(settings.data_dir) / "credit" / f"{unit}.sqlite"
+    """A unit's copy of the list; deployments sharing a data dir (by topic prefix) keep separate copies."""
+    return agency_store(settings, "credit") / f"{unit}.sqlite"
 
 
 async def _follow(settings: HubSettings, store: ListStore, stop: asyncio.Event, codec: AvroCodec,

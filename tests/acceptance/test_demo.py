@@ -36,6 +36,10 @@ def test_the_main_job_runs_secure_by_default(new_broker_settings: SettingsFactor
         assert broker.status().secure and broker.status().up
         assert summary["totals"]["open"] == 0 and summary["audit_chain_verified"]
         assert summary["totals"]["answered"] >= 10
+        # an operator can trust an ERROR line: a whole main job (outage included) writes none
+        log = (settings.data_dir / "logs" / "worker.log").read_text(encoding="utf-8", errors="replace")
+        errors = [line for line in log.splitlines() if "[ERROR]" in line or " ERROR " in line or "[CRITICAL]" in line]
+        assert not errors, errors[:10]
     finally:
         broker.stop()
 
