@@ -113,7 +113,7 @@ def _demo(args: argparse.Namespace, settings: HubSettings) -> int:
                 ChildProcess(demo, logs / "police.log", ["simulate", "police"]),
                 ChildProcess(demo, logs / "credit.log", ["simulate", "credit"]),
                 ChildProcess(demo, logs / "joint.log", ["simulate", "joint", "--unit", "caac"])]
-    prometheus = DemoPrometheus(settings.data_dir, demo.web_port)
+    prometheus = DemoPrometheus(settings.data_dir, demo.web_port, host=demo.web_host, port=demo.prometheus_port)
     spawned: list[ChildProcess] = []
 
     def spawn_bank(code: str) -> ChildProcess:

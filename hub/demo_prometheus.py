@@ -35,16 +35,18 @@ def _free_port() -> int:
 
 
 class DemoPrometheus:
-    def __init__(self, data_dir: Path, metrics_port: int) -> None:
+    def __init__(self, data_dir: Path, metrics_port: int, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.dir = Path(data_dir) / "prometheus"
         self.metrics_port = metrics_port
-        self.port = _free_port()
+        self.host = host  # 127.0.0.1 unless a container publishes it (then on the host's loopback only)
+        self.port = port or _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.binary = shutil.which("prometheus")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        wildcard = self.host in ("0.0.0.0", "::")  # noqa: S104 - recognising it, not binding
+        return f"http://{'127.0.0.1' if wildcard else self.host}:{self.port}"
 
     def start(self) -> bool:
         """Start it (False, and nothing started, when Prometheus is not installed)."""
@@ -62,7 +64,7 @@ class DemoPrometheus:
         log = (self.dir / "prometheus.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own config, a binary found on PATH
             [self.binary, f"--config.file={config}", f"--storage.tsdb.path={self.dir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2h"],
+             f"--web.listen-address={self.host}:{self.port}", "--storage.tsdb.retention.time=2h"],
             stdout=log, stderr=log,  # the CLI runs with umask 077: its data is owner-only too
         )
         log.close()

@@ -49,6 +49,7 @@ class HubSettings(BaseSettings):
     # --- web, metrics --------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, description="port of /metrics and /health")
+    prometheus_port: int = Field(0, description="port of the main job's Prometheus (0: any free port)")
     web_token: SecretStr | None = Field(
         None, description="bearer token of every HTTP page but /health, /ready, /metrics "
         "(default: <data_dir>/secrets/web-token, created on first use; see hub.web_token)"

@@ -25,12 +25,15 @@ def _project_services(compose: dict[str, Any]) -> dict[str, Any]:
     return {n: s for n, s in compose["services"].items() if s.get("build")}
 
 
-def test_compose_has_the_stack(compose: dict[str, Any]) -> None:
-    services = compose["services"]
-    assert services["kafka"]["image"].startswith("apache/kafka:3.9")
-    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert {"topics-init", "hub", "prometheus"} <= services.keys()
-    assert (ROOT / "Dockerfile").is_file()
+def test_compose_runs_the_main_job_secure_by_default(compose: dict[str, Any]) -> None:
+    """The same `interop-hub demo` as `./dev up` (secure unless --plain), with what it needs in the image."""
+    job = compose["services"]["main-job"]
+    assert job["build"] == "." and job["command"][:2] == ["interop-hub", "demo"]
+    assert "--plain" not in job["command"]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for needed in ("openjdk-17-jre-headless", "maven", "prometheus", "interop-hub broker fetch", "COPY prometheus"):
+        assert needed in dockerfile, needed
+    assert "kafka" not in compose["services"], "no second, unauthenticated Kafka beside the main job"
 
 
 def test_every_project_command_exists_in_the_cli(compose: dict[str, Any]) -> None:
@@ -59,11 +62,13 @@ def test_environment_matches_the_settings_model(compose: dict[str, Any]) -> None
         HubSettings(**{k.removeprefix(ENV_PREFIX).lower(): v for k, v in env.items() if k in hub_vars})
 
 
-def test_prometheus_scrapes_the_hub_metrics_port(compose: dict[str, Any]) -> None:
-    prom = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8"))
-    targets = [t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
-    port = compose["services"]["hub"]["environment"]["HUB_WEB_PORT"]
-    assert f"hub:{port}" in targets
+def test_grafana_reads_the_main_jobs_prometheus(compose: dict[str, Any]) -> None:
+    env = compose["services"]["main-job"]["environment"]
+    port = env["HUB_PROMETHEUS_PORT"]
+    assert f"127.0.0.1:{port}:{port}" in compose["services"]["main-job"]["ports"]
+    sources = yaml.safe_load((ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml")
+                             .read_text(encoding="utf-8"))
+    assert [s["url"] for s in sources["datasources"]] == [f"http://main-job:{port}"]
 
 
 def test_grafana_dashboard_queries_exported_metrics() -> None:
@@ -92,7 +97,6 @@ def test_published_ports_are_bound_to_loopback_only(compose: dict[str, Any]) -> 
 
 def test_long_running_project_services_restart_and_write_an_owned_volume(compose: dict[str, Any]) -> None:
     """The worker stops on a lost send and relies on a restart; the image's own user owns /data (0700)."""
-    for name in ("hub", "banks", "police", "credit", "joint"):
-        assert compose["services"][name]["restart"] == "unless-stopped", name
+    assert compose["services"]["main-job"]["restart"] == "unless-stopped"
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "chown hub:hub /data" in dockerfile and "chmod 0700 /data" in dockerfile and "USER hub" in dockerfile
