@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.progress import Progress, TextColumn
 
 from agents.credit.store import ListStore
 from hub.codec import AvroCodec, AvroMessage, default_codec
@@ -35,32 +37,34 @@ def history_topic(settings: HubSettings) -> str:
     return settings.topic(DEFAULT_CATALOG.one(Role.LIST_HISTORY).name)
 
 
-class Progress:
-    """A one-line progress bar on stderr (redrawn at most 5 times a second)."""
+class ReplayProgress:
+    """The replay's progress: a rich bar on a terminal; on a file or pipe one line when it is done (no
+    carriage-return redraws in redirected output)."""
 
-    def __init__(self, total: int, label: str = "replay", stream: TextIO | None = None, width: int = 30) -> None:
-        self.total, self.label, self.width = max(total, 0), label, width
-        self.stream = stream if stream is not None else sys.stderr
-        self.done = 0
+    def __init__(self, total: int, label: str = "replay", stream: TextIO | None = None) -> None:
+        self.total, self.label, self.done = max(total, 0), label, 0
         self.started = time.monotonic()
-        self._drawn = 0.0
+        self.console = Console(file=stream if stream is not None else sys.stderr, highlight=False)
+        self.bar: Progress | None = None
+        if self.console.is_terminal:
+            self.bar = Progress(*Progress.get_default_columns(), TextColumn("{task.fields[rate]}"),
+                                console=self.console, transient=False)
+            self.task = self.bar.add_task(label, total=self.total or None, rate="")
+            self.bar.start()
 
-    def update(self, n: int, force: bool = False) -> None:
+    def update(self, n: int) -> None:
         self.done += n
-        now = time.monotonic()
-        if force or now - self._drawn >= 0.2:
-            self._drawn = now
-            frac = self.done / self.total if self.total else 1.0
-            filled = int(self.width * min(frac, 1.0))
-            rate = self.done / max(now - self.started, 1e-9)
-            self.stream.write(f"\r{self.label} [{'#' * filled}{'-' * (self.width - filled)}] "
-                              f"{self.done:,}/{self.total:,} ({frac:.0%}) {rate:,.0f} ev/s")
-            self.stream.flush()
+        if self.bar is not None:
+            rate = self.done / max(time.monotonic() - self.started, 1e-9)
+            self.bar.update(self.task, completed=self.done, rate=f"{rate:,.0f} ev/s")
 
     def close(self) -> None:
-        self.update(0, force=True)
-        self.stream.write("\n")
-        self.stream.flush()
+        if self.bar is not None:
+            self.bar.stop()
+            return
+        seconds = time.monotonic() - self.started
+        self.console.print(f"{self.label}: {self.done:,}/{self.total:,} events in {seconds:.1f} s "
+                           f"({self.done / max(seconds, 1e-9):,.0f} ev/s)")
 
 
 async def read_log(settings: HubSettings, topic: str, *, start_offset: int = 0,
@@ -154,12 +158,12 @@ async def replay(settings: HubSettings, store: ListStore, *, from_publication: i
                           field="from_publication")
     start = store.next_offset if store.last_publication_id else 0
     limit_ms = int(as_of.timestamp() * 1000) if as_of is not None else None
-    bar: list[Progress] = []
+    bar: list[ReplayProgress] = []
     applied, published = 0, None
 
     def total(n: int) -> None:
         if progress:
-            bar.append(Progress(n, stream=stream))
+            bar.append(ReplayProgress(n, stream=stream))
 
     async with contextlib.aclosing(read_log(settings, topic, start_offset=start, on_total=total)) as batches:
         with collector_paused():
