@@ -4,8 +4,8 @@ Generated from the catalog (topics, principals, ACL plan), run with real Kafka r
 ``--secure`` with ``security apply``: every principal x every topic it must not touch x read / write /
 describe; every principal x every consumer group of another principal; administration (topics, ACLs,
 configs) by every principal but admin; the controller port without credentials or with the wrong ones
-(aiokafka and Kafka's own ConfigCommand); the files under the data dir.  (The worker's HTTP port is
-attacked in tests/integration/test_hub_worker_http.py.)  Each test counts its attempts and the successes
+(aiokafka and Kafka's own tools); the client port without a valid login; every private page of the
+worker's HTTP port without its token; the files under the data dir.  Each test counts its attempts and the successes
 (an attack that worked); the last one prints the totals and requires 0 successes and a minimum count.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import stat
 import subprocess
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 from pydantic import SecretStr
 
 from hub.broker.config import CONTROLLER_USER
+from hub.process import WorkerProcess, http_json
 from hub.security.acls import GROUP, plan
 from hub.security.users import CredentialStore, admin_settings, principals
 from hub.settings import HubSettings
@@ -274,6 +276,26 @@ async def test_a_wrong_or_missing_password_gets_nothing_on_the_client_port(
     assert not SUCCESSES, SUCCESSES[:20]
 
 
+# --- the worker's HTTP port --------------------------------------------------------------------------------
+PRIVATE_PAGES = ("/requests", "/requests?court=京0105", "/requests/any-id", "/clock", "/table/requests/x/",
+                 "/table/", "/router/", "/graph/", "/", "/stats/", "/performance/", "/signal/")
+
+
+def test_no_page_but_health_ready_and_metrics_answers_without_the_token(hub_worker: WorkerProcess) -> None:
+    """Without a token, with a wrong one, or with another deployment's: 401, never a row (resident IDs)."""
+    someone_elses = "a-token-of-another-deployment-0123456789"
+    for path in PRIVATE_PAGES:
+        url = hub_worker.base_url + urllib.parse.quote(path, safe="/?=&")
+        for label, token in (("no token", None), ("wrong token", "x" * 32), ("another deployment's", someone_elses)):
+            status, _ = http_json(url, token=token)
+            _tally("http", f"GET {path} with {label}: {status}", status == 200)
+            if path == "/clock":
+                status, _ = http_json(url, data={"advance_seconds": 3600}, token=token)
+                _tally("http", f"POST {path} with {label}: {status}", status == 200)
+    assert not SUCCESSES, SUCCESSES[:20]
+    assert hub_worker.http("/requests")[0] == 200  # the control: with the deployment's own token it answers
+
+
 # --- files --------------------------------------------------------------------------------------------------
 def test_nothing_under_the_data_dir_is_readable_by_another_local_user(secure_deployment: SecureDeployment) -> None:
     """Kafka's segments hold resident ID numbers: past every ACL if another user could read them."""
@@ -294,5 +316,5 @@ def test_attack_suite_totals(secure_deployment: SecureDeployment) -> None:
     assert not SUCCESSES
     assert total >= MIN_ATTEMPTS, f"only {total} attempts: the suite no longer covers the catalog"
     assert {"topic read", "topic write", "topic describe", "consumer group", "administration", "controller port",
-            "client port", "files"} <= ATTEMPTS.keys()
+            "client port", "http", "files"} <= ATTEMPTS.keys()
 
