@@ -151,7 +151,12 @@ def _address(rng: random.Random, region: Region) -> str:
 
 def _resident_id(rng: random.Random, region: Region, born: date, male: bool) -> str:
     sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)  # digit 17 odd = male (GB 11643)
-    body = f"{region.code}{born:%Y%m%d}{sequence:03d}"
+    return resident_id(region.code, born, sequence)
+
+
+def resident_id(region_code: str, born: date, sequence: int) -> str:
+    """A valid 18-character resident ID (GB 11643): region, birth date, 3-digit sequence, check digit."""
+    body = f"{region_code}{born:%Y%m%d}{sequence % 1000:03d}"
     number = body + str(ric.calc_check_digit(body + "0"))  # stdnum expects a placeholder check digit
     return parse_resident_id(number).number
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 from hub.console import echo
+from hub.file_modes import write_private
 from hub.settings import HubSettings
 from hub.working_calendar import CalendarService, WorkingCalendar, calendar_dirs
-from hub.working_calendar.schedule_file import read_schedule
+from hub.working_calendar.schedule_file import parse_schedule, read_bytes, read_schedule
 from hub.working_calendar.service import describe
 
 
@@ -53,15 +52,10 @@ def _check(args: argparse.Namespace, settings: HubSettings) -> int:
 def _load(args: argparse.Namespace, settings: HubSettings) -> int:
     """Validate, then install into the data dir (owner-only); running workers pick it up within seconds."""
     source = Path(args.file)
-    schedule = read_schedule(source)
-    target_dir = _operator_dir(settings)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target_dir.chmod(0o700)
-    target = target_dir / f"{schedule.year}.toml"
-    temp = target.with_suffix(".tmp")
-    shutil.copyfile(source, temp)
-    temp.chmod(0o600)
-    os.replace(temp, target)  # *.tmp is never read: a worker sees the old file or the new one
+    data = read_bytes(source)
+    schedule = parse_schedule(source, data)  # what is installed is exactly what was validated
+    target = _operator_dir(settings) / f"{schedule.year}.toml"
+    write_private(target, data)  # workers read *.toml only: they see the old file or the new one
     echo(f"installed {target}")
     service = CalendarService(calendar_dirs(settings.data_dir))
     for line in service.load():

@@ -126,16 +126,12 @@ async def _emit_event(topic: str, rec: dict[str, Any], kind: str, now_ms: int) -
     await emit(topic, rec["case"], message(DEADLINE_EVENT, env, event_body(rec, kind, now_ms)))
 
 
-_TARGET = {"warn": "warn", "due": "due"}  # entry kind -> the row field its time was taken from
-
-
 async def _handle(kind: str, request_id: str, now_ms: int, at_ms: int | None = None) -> None:
     rec = requests.get(request_id)
     if rec is None:
         return
-    field = _TARGET.get(kind)
-    if field is not None and at_ms is not None and rec.get(field) != at_ms:
-        return  # scheduled for a time the deadline no longer has (recounted on a new calendar)
+    if kind in ("warn", "due") and at_ms is not None and rec.get(kind) != at_ms:
+        return  # scheduled for a time the row's warn / due no longer has (recounted on a new calendar)
     if kind == "warn" and rec["state"] in WAITING:
         runtime.metrics.deadline_events_total.labels("warning", rec["type"]).inc()
         await _emit_event("court.notices", rec, "WARNING", now_ms)

@@ -82,8 +82,12 @@ def deadline_for(rule: DeadlineRule, start_ms: int, calendar: WorkingCalendar, *
         due, provisional = counted.end_ms, counted.provisional
     else:
         due, provisional = counted_from + (rule.hours or 0) * 3_600_000, False
-    warn = start_ms + int((due - start_ms) * rule.warn_fraction) if due > start_ms else None
-    return Deadline(warn, due, rule.rule_id, provisional)
+    return Deadline(warning_ms(start_ms, due, rule.warn_fraction), due, rule.rule_id, provisional)
+
+
+def warning_ms(start_ms: int, due_ms: int, fraction: float) -> int | None:
+    """When the warning comes: ``fraction`` of the way from acceptance to due (none if already due)."""
+    return start_ms + int((due_ms - start_ms) * fraction) if due_ms > start_ms else None
 
 
 def deadline_ms(message_type: str, start_ms: int, calendar: WorkingCalendar, *,

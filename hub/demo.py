@@ -33,6 +33,7 @@ from hub.console import echo
 from hub.demo_prometheus import DemoPrometheus
 from hub.demo_scenario import OUTAGE_BANK, STEPS, Scenario
 from hub.demo_summary import Summary, render, summarise
+from hub.metrics import sample_sum
 from hub.process import ChildProcess, WorkerProcess, http_text
 from hub.seal import KeyStore
 from hub.security.apply import apply_security
@@ -40,10 +41,6 @@ from hub.security.users import admin_settings, as_principal
 from hub.settings import HubSettings
 from topics.admin import ApplyReport, apply_catalog
 from topics.catalog import COURT_GATEWAY, DEFAULT_CATALOG, HUB, Role
-
-
-def _metric(text: str, name: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
 async def _drive(worker: WorkerProcess, args: argparse.Namespace, spawn: Any,
@@ -139,8 +136,8 @@ def _demo(args: argparse.Namespace, settings: HubSettings) -> int:
         summary.scenario_seconds = round(time.monotonic() - scenario_started, 1)
         summarise(scenario, summary)
         metrics = http_text(summary.metrics_url)
-        summary.dead_letters = _metric(metrics, "interop_hub_dead_letters_total")
-        summary.notices_overdue = _metric(metrics, "interop_hub_notices_overdue_total")
+        summary.dead_letters = sample_sum(metrics, "interop_hub_dead_letters_total")
+        summary.notices_overdue = sample_sum(metrics, "interop_hub_notices_overdue_total")
         summary.audit_chain_verified, summary.audit_records = asyncio.run(_audit(demo))
         if summary.prometheus_url:
             time.sleep(2)  # a rule evaluation after the last scrape

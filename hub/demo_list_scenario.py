@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from stdnum.cn import ric
-
 from agents.court.adapter import person
 from agents.credit import court_api as api
 from agents.credit.models import ACK
 from agents.credit.replay import replay
 from agents.credit.store import ListStore
+from agents.population import resident_id
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage
 from hub.security.users import as_principal
@@ -45,9 +44,8 @@ class ListOutcome:
         return bool(self.unit_digest) and self.unit_digest == self.published_digest
 
 
-def resident_id(born: date) -> str:
-    base = f"110105{born:%Y%m%d}{next(_serial) % 1000:03d}"
-    return base + ric.calc_check_digit(base + "?")
+def _resident_id(born: date) -> str:
+    return resident_id("110105", born, next(_serial))
 
 
 async def list_cases(sc: Scenario) -> ListOutcome:
@@ -55,7 +53,7 @@ async def list_cases(sc: Scenario) -> ListOutcome:
     now = sc.hub_now()
     today = now.astimezone(CHINA_TZ).date()
     case = sc.new_case()
-    debtor = {**person("失信被执行人", resident_id(date(1975, 5, 5))), "gender": "MALE"}
+    debtor = {**person("失信被执行人", _resident_id(date(1975, 5, 5))), "gender": "MALE"}
     listing = api.decision(sc.court, listing_id=f"SX-DEMO-{int(now.timestamp())}", action="LIST", decided_at=now,
                            ground="ABLE_BUT_REFUSING", content=api.content(sc.court, case, debtor,
                                                                            age=_age(date(1975, 5, 5), today)),
@@ -64,7 +62,7 @@ async def list_cases(sc: Scenario) -> ListOutcome:
     await sc.answer(listing.request_id, ACK)
     # art. 4: a minor is never listed — the court is told why
     child_born = date(today.year - 12, 3, 3)
-    child = {**person("未成年人", resident_id(child_born)), "gender": "FEMALE"}
+    child = {**person("未成年人", _resident_id(child_born)), "gender": "FEMALE"}
     minor = api.decision(sc.court, listing_id=f"SX-DEMO-MINOR-{int(now.timestamp())}", action="LIST",
                          decided_at=now, ground="ABLE_BUT_REFUSING",
                          content=api.content(sc.court, case, child, age=_age(child_born, today)), term_start=today)

@@ -102,3 +102,14 @@ def make_private(root: Path) -> ModeFixes:
         log.warning("data dir %s: %d entries are group- or other-accessible and could not be changed",
                     root, fixes.failed)
     return fixes
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``, owner-only from creation on (a reader sees the old file or the new one)."""
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, FILE_MODE)  # a .tmp left by an earlier crash kept its old mode
+    os.replace(tmp, path)

@@ -148,3 +148,9 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
             ["message_type"], namespace=NAMESPACE, registry=registry,
         ),
     )
+
+
+def sample_sum(exposition: str, prefix: str) -> float:
+    """The sum of the samples whose line starts with ``prefix`` (a name, or a name with its first labels) in
+    Prometheus text exposition."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith(prefix))

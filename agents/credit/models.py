@@ -16,7 +16,7 @@ from typing import Any
 from agents.common import check_case, check_document, check_subject, require
 from agents.credit.state import ListState
 from hub.clock import CHINA_TZ
-from hub.deadlines import LIST_RULES, RULES, TERM_END_RULE, Deadline, deadline_for, deadline_ms
+from hub.deadlines import LIST_RULES, RULES, TERM_END_RULE, Deadline, deadline_for, deadline_ms, warning_ms
 from hub.domain import ADULT_AGE, parse_resident_id
 from hub.errors import (
     Art3Bar,
@@ -340,9 +340,8 @@ def restriction_lift_deadline(body: dict[str, Any], now_ms: int,
     if body["action"] != "LIFT":
         return None, None
     if body.get("lift_reason") == "URGENT_APPLICATION":
-        due = end_of_day_ms(decision_day(body))
-        warn = now_ms + (due - now_ms) * 3 // 4 if due > now_ms else None
-        return Deadline(warn, due, RULES[RESTRICTION_TYPE].rule_id, False), None
+        rule, due = RULES[RESTRICTION_TYPE], end_of_day_ms(decision_day(body))
+        return Deadline(warning_ms(now_ms, due, rule.warn_fraction), due, rule.rule_id, False), None
     start: date = body.get("performance_date") or decision_day(body)
     counted_from = end_of_day_ms(start - timedelta(days=1))  # 00:00 China time of that day
     return deadline_ms(RESTRICTION_TYPE, now_ms, calendar, counted_from_ms=counted_from), counted_from

@@ -8,7 +8,6 @@ password is the broker's own (``LocalBroker.admin_password``); it is not stored 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,11 +15,11 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hub.errors import ConfigError
+from hub.file_modes import write_private
 from hub.settings import HubSettings
 from topics.catalog import ADMIN, Catalog
 
 USERS_FILE = "users.json"
-_PRIVATE = 0o600
 _PASSWORD_BYTES = 24
 
 
@@ -76,13 +75,7 @@ class CredentialStore:
         })
 
     def _write(self, data: dict[str, str]) -> None:
-        self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(dict(sorted(data.items())), handle, indent=1)
-        os.chmod(tmp, _PRIVATE)
-        tmp.replace(self.path)
+        write_private(self.path, json.dumps(dict(sorted(data.items())), indent=1).encode("utf-8"))
 
 
 def as_principal(settings: HubSettings, principal: str) -> HubSettings:

@@ -162,9 +162,13 @@ def parse_schedule(path: Path, data: bytes) -> YearSchedule:
                         hashlib.sha256(data).hexdigest())
 
 
-def read_schedule(path: Path) -> YearSchedule:
+def read_bytes(path: Path) -> bytes:
+    """A schedule file's bytes (raises :class:`CalendarFileError` when it cannot be read)."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise _fail(path, f"cannot read: {exc.strerror}") from exc
-    return parse_schedule(path, data)
+
+
+def read_schedule(path: Path) -> YearSchedule:
+    return parse_schedule(path, read_bytes(path))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from hub.metrics import sample_sum
 from hub.process import WorkerProcess
 
 
@@ -50,4 +51,4 @@ def metrics(worker: WorkerProcess) -> str:
 
 def metric(text: str, name: str) -> float:
     """The sum of every sample whose line starts with ``name`` (labels included in ``name`` narrow it)."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+    return sample_sum(text, name)

@@ -31,9 +31,11 @@ from agents.credit.store import ListStore
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
 from hub.domain import parse_resident_id
+from hub.metrics import sample_sum
 from hub.process import ChildProcess, WorkerProcess, settings_env
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
+from tests.acceptance.hub_http import hub_now, metrics
 
 CODEC = default_codec()
 ERROR = "cn.court.interop.ops.ErrorReply"
@@ -56,12 +58,6 @@ def adult_id() -> str:
     return base + ric.calc_check_digit(base + "?")
 
 
-def hub_now(worker: WorkerProcess) -> datetime:
-    status, body = worker.http("/clock")
-    assert status == 200, body
-    return datetime.fromisoformat(body["now"])
-
-
 def advance_to(worker: WorkerProcess, instant: datetime) -> datetime:
     seconds = max((instant - hub_now(worker)).total_seconds(), 0)
     status, body = worker.http("/clock", data={"advance_seconds": seconds})
@@ -70,11 +66,7 @@ def advance_to(worker: WorkerProcess, instant: datetime) -> datetime:
 
 
 def metric(worker: WorkerProcess, name: str) -> float:
-    import urllib.request
-
-    with urllib.request.urlopen(worker.base_url + "/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+    return sample_sum(metrics(worker), name)
 
 
 async def history_end(settings: HubSettings) -> int:

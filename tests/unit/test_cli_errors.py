@@ -18,21 +18,7 @@ from aiokafka.errors import KafkaConnectionError
 from hub.cli import EXIT_FAILURE, EXIT_USAGE, explain
 from hub.errors import BrokerNotRunning, CalendarFileError, InvalidSeal, TopicApplyError
 from hub.settings import HubSettings
-from tests.conftest import free_ports
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    kafka, controller, web = free_ports(3)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    base.update(
-        PYTHONPATH=str(ROOT), HUB_DATA_DIR=str(tmp_path / "data"), HUB_BOOTSTRAP_SERVERS=f"127.0.0.1:{kafka}",
-        HUB_CONTROLLER_PORT=str(controller), HUB_WEB_PORT=str(web), HUB_EVENT_LOOP="asyncio",
-    )
-    base.update(env)
-    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env=base, capture_output=True,
-                          text=True, timeout=120, check=False)
+from tests.unit.offline_cli import ROOT, run_offline
 
 
 def _error_lines(out: subprocess.CompletedProcess[str]) -> list[str]:
@@ -42,7 +28,7 @@ def _error_lines(out: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 def test_an_invalid_setting_is_a_configuration_error_exit_2(tmp_path: Path) -> None:
-    out = _cli(tmp_path, "broker", "status", HUB_WEB_PORT="x")
+    out = run_offline(tmp_path, "broker", "status", HUB_WEB_PORT="x")
     assert out.returncode == EXIT_USAGE
     [line] = _error_lines(out)
     assert "HUB_WEB_PORT" in line and "integer" in line
@@ -50,7 +36,7 @@ def test_an_invalid_setting_is_a_configuration_error_exit_2(tmp_path: Path) -> N
 
 
 def test_a_missing_receipt_file_is_a_usage_error_exit_2(tmp_path: Path) -> None:
-    out = _cli(tmp_path, "court", "verify-receipt", str(tmp_path / "nonexistent"))
+    out = run_offline(tmp_path, "court", "verify-receipt", str(tmp_path / "nonexistent"))
     assert out.returncode == EXIT_USAGE
     assert "Traceback" not in out.stderr and "no such file" in out.stderr
 
@@ -58,13 +44,13 @@ def test_a_missing_receipt_file_is_a_usage_error_exit_2(tmp_path: Path) -> None:
 def test_a_receipt_that_is_not_one_fails_the_check_exit_1(tmp_path: Path) -> None:
     garbage = tmp_path / "reply.bin"
     garbage.write_bytes(b"not a reply")
-    out = _cli(tmp_path, "court", "verify-receipt", str(garbage))
+    out = run_offline(tmp_path, "court", "verify-receipt", str(garbage))
     assert out.returncode == EXIT_FAILURE
     assert len(_error_lines(out)) == 1
 
 
 def test_audit_verify_without_a_broker_is_unreachable_exit_1(tmp_path: Path) -> None:
-    out = _cli(tmp_path, "audit", "verify")
+    out = run_offline(tmp_path, "audit", "verify")
     assert out.returncode == EXIT_FAILURE
     [line] = _error_lines(out)
     assert "cannot reach the Kafka broker at 127.0.0.1:" in line
@@ -72,7 +58,7 @@ def test_audit_verify_without_a_broker_is_unreachable_exit_1(tmp_path: Path) -> 
 
 
 def test_requests_list_without_a_worker_is_unreachable_exit_1(tmp_path: Path) -> None:
-    out = _cli(tmp_path, "requests", "list")
+    out = run_offline(tmp_path, "requests", "list")
     assert out.returncode == EXIT_FAILURE
     [line] = _error_lines(out)
     assert "cannot reach the hub worker at http://127.0.0.1:" in line
@@ -80,7 +66,7 @@ def test_requests_list_without_a_worker_is_unreachable_exit_1(tmp_path: Path) ->
 
 
 def test_requests_list_with_an_unknown_state_is_a_usage_error_exit_2(tmp_path: Path) -> None:
-    out = _cli(tmp_path, "requests", "list", "--state", "bogus")
+    out = run_offline(tmp_path, "requests", "list", "--state", "bogus")
     assert out.returncode == EXIT_USAGE
     assert "Traceback" not in out.stderr and "invalid choice: 'bogus'" in out.stderr
     assert "answered_late" in out.stderr, "the valid states come from hub.lifecycle.State"

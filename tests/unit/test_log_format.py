@@ -5,17 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from hub.log_format import JsonFormatter, log_fields, worker_logging_config
 from hub.settings import HubSettings
-from tests.conftest import free_ports
+from tests.unit.offline_cli import run_offline
 
-ROOT = Path(__file__).resolve().parents[2]
 RESIDENT_ID = "11010519900307001X"
 MASKED_ID = "110***********001X"
 
@@ -95,16 +92,7 @@ def test_faust_keeps_its_root_logger_and_uses_the_json_formatter() -> None:
 
 
 def _hub(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    kafka, controller, web = free_ports(3)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    base.update(
-        PYTHONPATH=str(ROOT), HUB_DATA_DIR=str(tmp_path / "data"), HUB_BOOTSTRAP_SERVERS=f"127.0.0.1:{kafka}",
-        HUB_CONTROLLER_PORT=str(controller), HUB_WEB_PORT=str(web), HUB_EVENT_LOOP="asyncio",
-        HUB_LOG_FORMAT="json",
-    )
-    base.update(env)
-    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env=base, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return run_offline(tmp_path, *args, **{"HUB_LOG_FORMAT": "json", **env})
 
 
 def _json_lines(stderr: str) -> list[dict[str, object]]:
