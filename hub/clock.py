@@ -86,3 +86,8 @@ def clock_from_settings(kind: str, start: str | None = None) -> Clock:
     if kind == "manual":
         return ManualClock(datetime.fromisoformat(start) if start else None)
     raise ConfigError(f"unknown clock {kind!r}", field="clock")
+
+
+def utc_datetime(ms: int | None) -> datetime | None:
+    """An epoch-milliseconds instant as an aware UTC datetime (None stays None): timestamps in message bodies."""
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None

@@ -75,10 +75,11 @@ def writer_fingerprint(value: bytes | None) -> bytes | None:
 
 
 class DeadLetters:
-    def __init__(self, runtime: HubRuntime, send: Sender) -> None:
+    def __init__(self, runtime: HubRuntime, send: Sender, observers: list[Observer] | None = None) -> None:
         self.rt = runtime
         self._send = send
-        self.observers: list[Observer] = []
+        #: told about every dead letter (the hooks' ``dead_lettered``: audit, anomaly detection)
+        self.observers: list[Observer] = observers if observers is not None else []
         self._dead_letter_topic = runtime.settings.topic(runtime.catalog.one(Role.DEAD_LETTER).name)
 
     def _source_spec(self, topic: str) -> TopicSpec | None:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from agents.court.adapter import person
 from agents.credit import court_api as api
-from agents.credit.models import ACK
 from agents.credit.replay import replay
 from agents.credit.store import ListStore
 from agents.population import resident_id
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage
+from hub.flows.credit.messages import ACK
 from hub.security.users import as_principal
 from topics.catalog import DEFAULT_CATALOG
 

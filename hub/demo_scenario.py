@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from agents.bank import court_api as bank_api
 from agents.bank.ledger import AccountView, BankLedger
 from agents.court.adapter import CourtClient, document, officer, person
 from agents.police import court_api as police
@@ -106,12 +107,12 @@ class Scenario:
             bank = banks[i % len(banks)]
             acc = self.account(bank)
             subj, case = person(acc.holder_name, acc.holder_id), self.new_case()
-            iq = self.court.intensive_query(case=case, subject=subj, officer=OFFICER,
+            iq = bank_api.intensive_query(self.court, case=case, subject=subj, officer=OFFICER,
                                             assistance_notice=document("ASSISTANCE_NOTICE", "集约查询"))
             await self.send("intensive query", iq)
             # the first case asks for more than the account holds: a limited freeze (限额冻结, 000 §10)
             limited = i == 0
-            freeze = self.court.freeze(bank=bank, case=case, subject=subj, officer=OFFICER,
+            freeze = bank_api.freeze(self.court, bank=bank, case=case, subject=subj, officer=OFFICER,
                                        account_number=acc.account_number,
                                        amount_fen=acc.available_fen + 123_456 if limited else 300_000,
                                        end_date=self.today + timedelta(days=300), ruling=ruling,
@@ -120,7 +121,7 @@ class Scenario:
             reply = await self.answer(freeze.request_id)
             fid = reply.body.get("freeze_id")
             if fid:
-                deduct = self.court.deduct(
+                deduct = bank_api.deduct(self.court,
                     bank=bank, case=case, subject=subj, officer=OFFICER, account_number=acc.account_number,
                     amount_fen=100_000, freeze_id=fid, ruling=ruling, assistance_notice=notice)
                 await self.send("deduct", deduct)
@@ -132,7 +133,8 @@ class Scenario:
                              and m.schema.endswith("IntensiveQueryResult")
                              and {u["unit_code"] for u in m.body["units"] if u["state"] == "PENDING"} <= {OUTAGE_BANK},
                              60)
-            await self.court.send(self.court.property_viewed(case_number=case["case_number"], officer=OFFICER))
+            await self.court.send(bank_api.property_viewed(self.court, case_number=case["case_number"],
+                                                           officer=OFFICER))
         # the down bank's units reach their deadline (5 working days, 004 §13): NO_RESPONSE, the results complete
         due = max(int(self.row(rid).get("due") or 0) for rid, *_ in cases)
         self.advance(max(int(due / 1000 - self.hub_now().timestamp()), 0) + 60)
@@ -140,11 +142,12 @@ class Scenario:
             await self._wait(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
                              and m.schema.endswith("IntensiveQueryResult") and bool(m.body["complete"]), 60)
             # seed 001: the court queries units of the intensive set itself only once the result is complete
-            await self.send("query", self.court.query(bank=bank, case=case, subject=subj, officer=OFFICER,
+            await self.send("query", bank_api.query(self.court, bank=bank, case=case, subject=subj, officer=OFFICER,
                                                       assistance_notice=document("ASSISTANCE_NOTICE", "查询")))
         # one invalid request: the court is told exactly what is wrong
         acc = self.account("icbc")
-        bad = self.court.freeze(bank="icbc", case=self.new_case(), subject=person(acc.holder_name, acc.holder_id),
+        bad = bank_api.freeze(self.court, bank="icbc", case=self.new_case(),
+                              subject=person(acc.holder_name, acc.holder_id),
                                 officer=OFFICER, account_number=acc.account_number, amount_fen=1,
                                 end_date=self.today + timedelta(days=30), ruling=ruling, assistance_notice=notice)
         bad.body["amount"]["amount_fen"] = -100
@@ -179,7 +182,7 @@ class Scenario:
         bank = self.spawn_bank(OUTAGE_BANK)
         bank.stop()  # the bank is down from now on
         acc = self.account(OUTAGE_BANK)
-        freeze = self.court.freeze(
+        freeze = bank_api.freeze(self.court,
             bank=OUTAGE_BANK, case=self.new_case(), subject=person(acc.holder_name, acc.holder_id), officer=OFFICER,
             account_number=acc.account_number, amount_fen=50_000, end_date=self.today + timedelta(days=300),
             ruling=document("RULING", "冻结裁定"), assistance_notice=document("ASSISTANCE_NOTICE", "协助冻结"))

@@ -40,6 +40,8 @@ class HubMetrics:
     audit_records_total: Counter
     consumer_lag_messages: Gauge
     list_size: Gauge
+    list_publications_total: Counter
+    list_last_publication_id: Gauge
     replay_events_total: Counter
     calendar_official_until: Gauge
     provisional_deadlines_total: Counter
@@ -132,6 +134,13 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         ),
         list_size=Gauge(
             "list_size", "Entries on the current dishonest-debtor list", namespace=NAMESPACE, registry=registry,
+        ),
+        list_publications_total=Counter(
+            "credit_list_publications_total", "List publications, by action", ["action"], namespace=NAMESPACE,
+            registry=registry,
+        ),
+        list_last_publication_id=Gauge(
+            "credit_list_last_publication_id", "Last publication id", namespace=NAMESPACE, registry=registry,
         ),
         replay_events_total=Counter(
             "replay_events_total", "List events replayed by consumers rebuilding their copy",

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
 from faust.transport.drivers.aiokafka import Producer
 
 from hub.consumer import HubConsumer
+from hub.deadletter import RawRecord
 from hub.errors import SendLost
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ class GuardedProducer(Producer):
 class HubApp(faust.App):
     """The faust app of the hub, with :class:`GuardedProducer` as its producer and
     :class:`~hub.consumer.HubConsumer` (no false stall alarms on changelog partitions) as its consumer."""
+
+    #: where the hub's topics send a record they cannot decode (the worker's dead-letter path)
+    undecodable: Callable[[BaseException, RawRecord], Awaitable[None]] | None = None
 
     def _new_producer(self) -> GuardedProducer:
         return GuardedProducer(self.transport, loop=self.loop, beacon=self.beacon)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
-from hub.lifecycle import OPEN, State
+from hub.lifecycle import OPEN, RequestRow, State
 
 Key = tuple[str, str]  # (agency, message type)
 
@@ -26,31 +25,30 @@ class RequestCounts:
         self.waiting: dict[str, Counter[Key]] = {}
         self.built = False
 
-    def _add(self, row: dict[str, Any] | None, sign: int) -> None:
-        if row is None or row.get("state") not in OPEN:
+    def _add(self, row: RequestRow | None, sign: int) -> None:
+        if row is None or row.state not in OPEN:
             return
-        key = (str(row["agency"]), str(row["type"]))
+        key = (row.agency, row.message_type)
         self.outstanding[key] += sign
-        self.waiting.setdefault(key[0], Counter())[(str(row["court"]), key[1])] += sign
-        if row["state"] == State.OVERDUE.value:
+        self.waiting.setdefault(key[0], Counter())[(row.court, key[1])] += sign
+        if row.state is State.OVERDUE:
             self.overdue[key] += sign
 
     def courts_waiting_on(self, agency: str) -> list[tuple[str, str]]:
         """(court, message type) of each request outstanding to ``agency`` (one entry per request)."""
         return [k for k, n in (self.waiting.get(agency) or Counter()).items() for _ in range(max(n, 0))]
 
-    def rebuild(self, rows: Iterable[Any]) -> None:
+    def rebuild(self, rows: Iterable[RequestRow]) -> None:
         self.outstanding.clear()
         self.overdue.clear()
         self.waiting.clear()
         for row in rows:
-            if isinstance(row, dict):
-                self._add(row, 1)
+            self._add(row, 1)
         self.built = True
 
-    def observe(self, key: str, row: dict[str, Any], old: dict[str, Any] | None) -> None:
+    def observe(self, row: RequestRow, old: RequestRow | None) -> None:
         """A row was written (``old``: the row it replaced); ignored until the first rebuild."""
-        if not self.built or (old is not None and old.get("state") == row.get("state")):
+        if not self.built or (old is not None and old.state is row.state):
             return
         self._add(old, -1)
         self._add(row, 1)

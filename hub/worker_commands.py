@@ -14,14 +14,15 @@ log = logging.getLogger(__name__)
 
 
 def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
-    # Imported here: building the app reads settings and the schemas, which other commands don't need.
-    import hub.web  # noqa: F401  (registers the HTTP pages)
-    from hub.app import app, runtime
-    from hub.ops import RUNNING_MARKER
+    # Imported here: building the worker reads the schemas, which other commands don't need.
+    from hub.hub_watches import RUNNING_MARKER
+    from hub.worker_app import build_worker
 
     make_private(settings.data_dir)  # tables, keys, logs (and the broker's segments if it shares the dir)
 
-    for line in runtime.calendar.report:  # what the schedule files add, and where they disagree
+    worker = build_worker(settings)
+    app = worker.app
+    for line in worker.ctx.runtime.calendar.report:  # what the schedule files add, and where they disagree
         log.info("working calendar: %s", line)
 
     # --quiet: no banner table on stdout, where JSON log lines are expected (logging is unchanged)
@@ -32,8 +33,8 @@ def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
         argv.append("--without-web")
     sys.argv = argv  # faust's umbrella command reads sys.argv
     Path(app.conf.datadir).parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
-    marker = settings.data_dir / RUNNING_MARKER  # left behind only by an unclean stop (hub.ops)
-    # The previous run's marker is read by hub.ops at start-up, then (re)written for this run.
+    marker = settings.data_dir / RUNNING_MARKER  # left behind only by an unclean stop (hub.hub_watches)
+    # The previous run's marker is read by hub.hub_watches at start-up, then (re)written for this run.
     try:
         app.main()
     finally:

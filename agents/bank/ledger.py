@@ -30,12 +30,6 @@ from agents.bank.deductions import handle_deduct
 from agents.bank.freezes import handle_continue, handle_freeze, handle_unfreeze
 from agents.bank.ledger_model import (
     ACTIVE,
-    CONTINUE_FREEZE,
-    DEDUCT,
-    FREEZE,
-    QUERY,
-    REPLY_OF,
-    UNFREEZE,
     AccountView,
     BankRefusal,
     Effect,
@@ -69,6 +63,7 @@ from agents.bank.queries import handle_query
 from agents.population import Population, Subject
 from hub.domain import parse_amount_fen
 from hub.errors import ConfigError, NoRoute
+from hub.flows.bank.messages import CONTINUE_FREEZE, DEDUCT, FREEZE, QUERY, REPLY_OF, UNFREEZE
 
 __all__ = ["SEED_AS_OF", "AccountView", "BankLedger", "BankRefusal", "Effect", "FreezeView", "LedgerTotals"]
 

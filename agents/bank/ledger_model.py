@@ -19,11 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from agents.bank.models import CONTINUE_FREEZE, DEDUCT, FREEZE, QUERY, REPLY_OF, UNFREEZE
 from hub.clock import CHINA_TZ  # a freeze's end date is a calendar day in China
 from hub.errors import HubError
-
-__all__ = ["CHINA_TZ", "CONTINUE_FREEZE", "DEDUCT", "FREEZE", "QUERY", "REPLY_OF", "UNFREEZE"]
 
 ACTIVE, RELEASED, LAPSED = "ACTIVE", "RELEASED", "LAPSED"
 

@@ -30,6 +30,8 @@ from hub.clock import SystemClock, china_today, clock_from_settings
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message
 from hub.errors import CodecError
+from hub.flows.bank.messages import SINGLE_REQUESTS
+from hub.outbound import DELIVERED_AT
 from hub.seal import KeyStore, seal_message
 from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
@@ -37,15 +39,10 @@ from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_
 
 log = logging.getLogger(__name__)
 
-DELIVERED_AT = "delivered-at"
 HEARTBEAT = "cn.court.interop.ops.Heartbeat"
 HEARTBEAT_INTERVAL_S = 5.0
 REPLY_NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-4e0b-9b8e-2f6a1c0d5e7f")
-BANK_REQUESTS = frozenset({
-    "cn.court.interop.bank.QueryRequest", "cn.court.interop.bank.FreezeRequest",
-    "cn.court.interop.bank.ContinueFreezeRequest", "cn.court.interop.bank.UnfreezeRequest",
-    "cn.court.interop.bank.DeductRequest",
-})
+BANK_REQUESTS = frozenset(SINGLE_REQUESTS)
 
 
 def _delivered_at(headers: Sequence[tuple[str, bytes]], fallback: datetime) -> datetime:

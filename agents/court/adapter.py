@@ -1,13 +1,14 @@
 """The court adapter: the Python API a court system integrator uses (SPEC §2-§3).
 
 >>> async with CourtClient(settings, court_code="京0105") as court:
-...     req = court.freeze(bank="icbc", case=case, subject=subject, officer=officer,
-...                        account_number="6222020200012345678", amount_fen=500_000,
-...                        end_date=date(2026, 12, 31), ruling=ruling, assistance_notice=notice)
+...     req = bank_api.freeze(court, bank="icbc", case=case, subject=subject, officer=officer,
+...                           account_number="6222020200012345678", amount_fen=500_000,
+...                           end_date=date(2026, 12, 31), ruling=ruling, assistance_notice=notice)
 ...     await court.send(req)
 ...     reply = await court.wait_for(req.request_id)
 
-Builders return an :class:`~hub.codec.AvroMessage` (envelope filled: fresh request id, this court
+The builders of each flow (:mod:`agents.bank.court_api`, :mod:`agents.police.court_api`,
+:mod:`agents.credit.court_api`) return an :class:`~hub.codec.AvroMessage` (envelope filled: fresh request id, this court
 as sender, the addressed agency as recipient); :meth:`CourtClient.send` writes it to
 ``court.requests`` keyed by case number; :meth:`CourtClient.wait_for` reads ``court.replies`` and
 ``court.notices`` for messages answering a request id.  Sealed replies can be checked offline
@@ -18,14 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from agents.court.courts import COURTS_BY_CODE, Court
 from hub.clock import Clock, SystemClock
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message, new_id
@@ -33,8 +32,7 @@ from hub.errors import ConfigError
 from hub.seal import KeyStore
 from hub.settings import HubSettings
 from topics.catalog import DEFAULT_CATALOG, Role
-
-BANK = "cn.court.interop.bank"
+from topics.courts import COURTS_BY_CODE, Court
 
 
 def document(kind: str, number: str, content: bytes | None = None, sha256: str | None = None) -> dict[str, Any]:
@@ -113,74 +111,6 @@ class CourtClient:
         env = envelope(self.clock, request_id=new_id(), sender=self.court.code, recipient=recipient,
                        correlation_id=correlation_id)
         return message(schema, env, body)
-
-    def query(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
-              assistance_notice: dict[str, Any], window: tuple[datetime, datetime] | None = None) -> AvroMessage:
-        return self.request(f"{BANK}.QueryRequest", bank, {
-            "case": case, "subject": subject, "officer": officer, "assistance_notice": assistance_notice,
-            "purpose": "ORDINARY",
-            "transaction_window": {"start_at": window[0], "end_at": window[1]} if window else None,
-        })
-
-    def freeze(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
-               account_number: str, amount_fen: int, end_date: date, ruling: dict[str, Any],
-               assistance_notice: dict[str, Any], currency: str = "CNY", waiting_in_line: bool = False) -> AvroMessage:
-        return self.request(f"{BANK}.FreezeRequest", bank, {
-            "case": case, "subject": subject, "officer": officer, "account_number": account_number,
-            "sub_account_number": None, "financial_asset_id": None, "amount": money(amount_fen, currency),
-            "end_date": end_date, "waiting_in_line": waiting_in_line, "ruling": ruling,
-            "assistance_notice": assistance_notice,
-        })
-
-    def continue_freeze(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any],
-                        officer: dict[str, Any], freeze_id: str, account_number: str, amount_fen: int,
-                        new_end_date: date, ruling: dict[str, Any], assistance_notice: dict[str, Any],
-                        currency: str = "CNY") -> AvroMessage:
-        return self.request(f"{BANK}.ContinueFreezeRequest", bank, {
-            "case": case, "subject": subject, "officer": officer, "freeze_id": freeze_id,
-            "account_number": account_number, "amount": money(amount_fen, currency), "new_end_date": new_end_date,
-            "ruling": ruling, "assistance_notice": assistance_notice,
-        })
-
-    def unfreeze(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
-                 freeze_id: str, account_number: str, amount_fen: int, ruling: dict[str, Any],
-                 assistance_notice: dict[str, Any], currency: str = "CNY", reason: str | None = None) -> AvroMessage:
-        return self.request(f"{BANK}.UnfreezeRequest", bank, {
-            "case": case, "subject": subject, "officer": officer, "freeze_id": freeze_id,
-            "account_number": account_number, "amount": money(amount_fen, currency), "reason": reason,
-            "ruling": ruling, "assistance_notice": assistance_notice,
-        })
-
-    def deduct(self, *, bank: str, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
-               account_number: str, amount_fen: int, ruling: dict[str, Any], assistance_notice: dict[str, Any],
-               currency: str = "CNY", freeze_id: str | None = None) -> AvroMessage:
-        """The court's registered execution account for ``currency`` is filled in (一案一账号)."""
-        account = self.court.account_for(currency)
-        if account is None:
-            raise ConfigError(f"{self.court.code} has no {currency} execution account", field="currency")
-        return self.request(f"{BANK}.DeductRequest", bank, {
-            "case": case, "subject": subject, "officer": officer, "account_number": account_number,
-            "sub_account_number": None, "freeze_id": freeze_id, "amount": money(amount_fen, currency),
-            "court_account": {"bank_name": account.bank_name, "account_number": account.account_number,
-                              "account_name": account.account_name, "currency": account.currency,
-                              "bank_code": None},
-            "ruling": ruling, "assistance_notice": assistance_notice,
-        })
-
-    def intensive_query(self, *, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
-                        assistance_notice: dict[str, Any], household_place: str | None = None) -> AvroMessage:
-        return self.request(f"{BANK}.IntensiveQueryRequest", "hub", {
-            "case": case, "subject": subject, "officer": officer, "assistance_notice": assistance_notice,
-            "identity_verified": True, "household_registration_place_code": household_place,
-            "court_place_code": self.court.place_code, "transaction_window": None,
-        })
-
-    def property_viewed(self, *, case_number: str, officer: dict[str, Any],
-                        unit_codes: Iterable[str] = ()) -> AvroMessage:
-        return self.request(f"{BANK}.PropertyViewed", "hub", {
-            "case_number": case_number, "officer": officer, "viewed_at": self.clock.now(),
-            "unit_codes": list(unit_codes),
-        })
 
     # --- sending and reading --------------------------------------------------------------------
     def _connected(self) -> tuple[AIOKafkaProducer, AIOKafkaConsumer]:

@@ -67,8 +67,8 @@ def _export(args: argparse.Namespace, settings: HubSettings) -> int:
 
 
 def _lookup(args: argparse.Namespace, settings: HubSettings) -> int:
-    from agents.credit.state import canonical
     from agents.credit.store import ListStore
+    from hub.flows.credit.list_state import canonical
 
     store = ListStore(_store_path(args, settings))
     try:

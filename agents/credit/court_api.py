@@ -10,8 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 from agents.court.adapter import CourtClient, document
-from agents.credit.models import DECISION, LOOKUP, PLATFORM, RESTRICTION
 from hub.codec import AvroMessage
+from hub.flows.credit.messages import DECISION, LOOKUP, PLATFORM, RESTRICTION
 
 
 def content(court: CourtClient, case: dict[str, Any], subject: dict[str, Any], *, age: int | None,

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from agents.credit.state import subject_key
 from agents.credit.store import ListStore
+from hub.flows.credit.list_state import subject_key
 
 MEASURES = {
     "caac": "限制乘坐飞机 (memo item 十九): air tickets refused",

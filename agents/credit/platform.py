@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.credit.models import ACK, LOOKUP, LOOKUP_REPLY, PLATFORM, RESTRICTION, RESTRICTION_ACK, case_of
 from agents.credit.store import ListStore
 from hub.codec import AvroCodec, AvroMessage
+from hub.flows.credit.list_rules import case_of
+from hub.flows.credit.messages import ACK, LOOKUP, LOOKUP_REPLY, PLATFORM, RESTRICTION, RESTRICTION_ACK
+from hub.outbound import DELIVERED_AT
 
 REPLY_NAMESPACE = uuid.UUID("3f0c8a52-6f5e-4c0b-a7d4-1c2b9e8f7a60")
-DELIVERED_AT = "delivered-at"
 
 
 def _delivered_at(headers: Sequence[tuple[str, bytes]], fallback: datetime) -> datetime:

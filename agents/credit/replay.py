@@ -3,8 +3,8 @@
 ``credit.list.history`` has one partition and infinite retention, and the hub writes exactly one
 record per publication in publication-id order, so the log alone rebuilds the list: from the
 beginning, from a publication id (a copy that stopped at N-1 catches up), or as of a point in
-time (every publication made at or before it).  Records are fetched with ``getmany`` in large
-batches and decoded with the hub's codec; progress goes to stderr, the final digest is compared
+time (every publication made at or before it).  Records are read with the hub's reader of the log
+(:func:`hub.flows.credit.list_log.read_log`); progress goes to stderr, the final digest is compared
 with the digest the hub published with the last event applied.
 """
 
@@ -14,23 +14,20 @@ import contextlib
 import gc
 import sys
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
 from agents.credit.store import ListStore
-from hub.codec import AvroCodec, AvroMessage, default_codec
+from hub.codec import AvroMessage
 from hub.errors import ConfigError
+from hub.flows.credit.list_log import read_log
 from hub.settings import HubSettings
 from topics.catalog import DEFAULT_CATALOG, Role
-
-FETCH_BYTES = 64 * 1024 * 1024
-BATCH = 20_000
 
 
 def history_topic(settings: HubSettings) -> str:
@@ -65,40 +62,6 @@ class ReplayProgress:
         seconds = time.monotonic() - self.started
         self.console.print(f"{self.label}: {self.done:,}/{self.total:,} events in {seconds:.1f} s "
                            f"({self.done / max(seconds, 1e-9):,.0f} ev/s)")
-
-
-async def read_log(settings: HubSettings, topic: str, *, start_offset: int = 0,
-                   codec: AvroCodec | None = None,
-                   on_total: Any = None) -> AsyncGenerator[list[tuple[int, bytes, AvroMessage]], None]:
-    """Batches of (offset, raw, decoded) from ``start_offset`` to the end offset seen at the start."""
-    codec = codec or default_codec()
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, fetch_max_bytes=FETCH_BYTES,
-                                max_partition_fetch_bytes=FETCH_BYTES, **settings.kafka_client_kwargs())
-    await consumer.start()
-    try:
-        tp = TopicPartition(topic, 0)
-        begin = (await consumer.beginning_offsets([tp]))[tp]
-        end = (await consumer.end_offsets([tp]))[tp]
-        start = max(start_offset, begin)
-        if on_total is not None:
-            on_total(max(end - start, 0))
-        if start >= end:
-            return
-        # positioned before the first await after assign(): a fetch from the reset position (the log's
-        # end, a long poll) would otherwise be in flight, and the first batch would wait for it to expire
-        consumer.assign([tp])
-        consumer.seek(tp, start)
-        position = start
-        while position < end:
-            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=BATCH)
-            records = batch.get(tp, [])
-            out = [(r.offset, r.value, codec.decode(r.value)) for r in records if r.offset < end and r.value]
-            if records:
-                position = records[-1].offset + 1
-            if out:
-                yield out
-    finally:
-        await consumer.stop()
 
 
 @contextlib.contextmanager

@@ -17,12 +17,13 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from agents.credit.joint import JointUnit
-from agents.credit.models import PLATFORM
 from agents.credit.platform import CreditPlatform
-from agents.credit.replay import FETCH_BYTES, history_topic
+from agents.credit.replay import history_topic
 from agents.credit.store import ListStore
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.errors import CodecError
+from hub.flows.credit.list_log import FETCH_BYTES
+from hub.flows.credit.messages import PLATFORM
 from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
 from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name

@@ -1,7 +1,7 @@
 """A consumer's copy of the dishonest-debtor list: the credit platform's and each joint unit's store.
 
 The copy is the sequence of ListEvents it has applied, kept as the bytes the hub published
-(sqlite table ``events``), plus the list they produce (:class:`~agents.credit.state.ListState`,
+(sqlite table ``events``), plus the list they produce (:class:`~hub.flows.credit.list_state.ListState`,
 rebuilt in memory on open).  Because the stored bytes are the hub's own, re-opening, replaying or
 exporting never re-interprets anything: the digest after the last event is the hub's digest.
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.credit.state import ListState, canonical, subject_key
 from hub.codec import AvroCodec, default_codec
+from hub.flows.credit.list_state import ListState, canonical, subject_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (pub INTEGER PRIMARY KEY, log_offset INTEGER NOT NULL, raw BLOB NOT NULL);

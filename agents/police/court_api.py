@@ -16,7 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from agents.court.adapter import CourtClient
-from agents.police.models import (
+from hub.codec import AvroMessage
+from hub.flows.police.messages import (
     EXIT_ENTRY,
     EXIT_RESTRICTION,
     HOTEL,
@@ -29,7 +30,6 @@ from agents.police.models import (
     VEHICLE,
     VEHICLE_SEIZURE,
 )
-from hub.codec import AvroMessage
 
 Body = dict[str, Any]
 

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from agents.police.events import Planned
-from agents.police.measures import lapse_instant_ms
-from agents.police.models import EXIT_ENTRY, HOTEL, IDENTITY, MEASURE_KIND_OF, VEHICLE
 from agents.police.store import Measure, PoliceStore
 from agents.police.world import PoliceWorld, Vehicle
+from hub.flows.police.messages import EXIT_ENTRY, HOTEL, IDENTITY, MEASURE_KIND_OF, VEHICLE
+from hub.flows.police.rows import lapse_instant_ms
 
 MEASURE_NS = uuid.UUID("4c1d2f7a-9b3e-4f61-8a2d-6e5b7c9d0f13")
 UNITS = {"EXIT_RESTRICTION": "国家移民管理局边防检查总站", "VEHICLE_SEIZURE": "公安部交通管理局车辆管理所",

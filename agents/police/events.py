@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from agents.police.models import SIGHTING_KINDS
+from hub.flows.police.messages import SIGHTING_KINDS
 
 HOUR_MS = 3600 * 1000
 CYCLE = timedelta(days=2)

@@ -22,11 +22,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from agents.police import events
 from agents.police.desk import PoliceDesk
-from agents.police.models import LAPSED, LOOKUPS, MEASURES, POLICE_CODE, RELEASE, SIGHTING
 from agents.police.store import PoliceStore
 from agents.police.world import PoliceWorld
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.errors import CodecError
+from hub.flows.police.messages import LAPSED, LOOKUPS, MEASURES, POLICE_CODE, RELEASE, SIGHTING
 from hub.process import http_json
 from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from agents.police.models import vin_check_digit
 from agents.population import Person, Population, Subject
+from hub.flows.police.messages import vin_check_digit
 
 PLATE_PREFIX = {"110": "京", "310": "沪", "500": "渝", "440": "粤", "330": "浙", "510": "川", "420": "鄂"}
 _PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"

@@ -3,7 +3,7 @@
 ``python -m hub.bench.forwarder <source> <sink> <app id>``, broker from ``HUB_BOOTSTRAP_SERVERS``.
 A separate tiny faust app (its own app id, no tables, no web server): one agent reads ``source``
 and sends every value unchanged to ``sink`` with the same key and partition, through
-``app.producer.send`` like the hub (``hub.app.send_raw``) but without waiting for each ack.  (An
+``app.producer.send`` like the hub (``hub.worker_app.FaustSender``) but without waiting for each ack.  (An
 agent using ``await sink_topic.send(...)`` measured about half as fast on the same machine.)
 """
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.bank import court_api as bank_api
 from agents.bank.ledger import BankLedger
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from agents.population import Population
@@ -57,7 +58,7 @@ def query_requests(settings: HubSettings, count: int, start: int = 0) -> list[Re
     out: list[Request] = []
     for i in range(start, start + count):
         case = court.case(f"（2024）京0105执{100000 + i}号", FILED)
-        msg = court.query(
+        msg = bank_api.query(court,
             bank=BANK,
             case=case,
             subject=subjects[i % len(subjects)],

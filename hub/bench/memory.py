@@ -49,7 +49,7 @@ def lifecycle_row(i: int) -> tuple[str, dict[str, Any]]:
         deadline=deadline_ms("QueryRequest", now, CALENDAR),
     )
     rec = transition(transition(rec, State.ROUTED, now), State.DELIVERED, now + 1)
-    return rid, rec
+    return rid, rec.to_json()
 
 
 def dict_rss(rows: int) -> dict[str, int]:

@@ -18,9 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from agents.court.adapter import document, person
-from agents.credit.models import EVENT
-from agents.credit.replay import FETCH_BYTES, history_topic, replay
-from agents.credit.sequencer import Sequencer
+from agents.credit.replay import history_topic, replay
 from agents.credit.store import ListStore
 from hub.bench.env import BenchEnv, apply_topics
 from hub.bench.load import producer
@@ -28,6 +26,9 @@ from hub.clock import ManualClock
 from hub.codec import default_codec
 from hub.domain import parse_resident_id
 from hub.envelope import envelope, message
+from hub.flows.credit.list_log import FETCH_BYTES
+from hub.flows.credit.messages import EVENT
+from hub.flows.credit.sequencer import Sequencer
 from hub.settings import HubSettings
 
 COURT = "京0105"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from stdnum.cn import ric
 
+from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, person
 from hub.anomaly import DEAD_LETTER_SPIKE, NOTIFY_WITHIN_MS
 from hub.clock import CHINA_TZ
@@ -45,7 +46,7 @@ async def courts(own_hub: WorkerProcess) -> AsyncIterator[dict[str, CourtClient]
 
 
 async def query(court: CourtClient, n: int) -> str:
-    msg = court.query(bank="icbc", case=court.case(f"（2025）{court.court.code}执{n}号", date(2025, 2, 1)),
+    msg = bank_api.query(court, bank="icbc", case=court.case(f"（2025）{court.court.code}执{n}号", date(2025, 2, 1)),
                       subject=SUBJECT, officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", f"N{n}"))
     await court.send(msg)
     return msg.request_id

@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from stdnum.cn import ric
 
+from agents.bank import court_api as bank_api
 from agents.bank.ledger import AccountView, BankLedger
 from agents.bank.simulator import ledger_path
 from agents.court.adapter import CourtClient, document, officer, organisation, person, verify_receipt
@@ -81,7 +82,7 @@ async def court(banks: ChildProcess) -> Any:
 async def test_query_reports_accounts_with_a_verifiable_seal_000_s7_s8(court, reference_ledgers, banks) -> None:
     """000 §7 (query content), §8 (electronic seal), §16 (delivery time recorded)."""
     code, acc = find(reference_ledgers, plain)
-    q = court.query(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    q = bank_api.query(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                     assistance_notice=document("ASSISTANCE_NOTICE", "查询通知"))
     reply = await ask(court, q)
     assert reply.schema.endswith("QueryReply") and reply.body["status"] == "EXECUTED", reply.body
@@ -95,7 +96,7 @@ async def test_query_reports_accounts_with_a_verifiable_seal_000_s7_s8(court, re
 
 
 async def test_query_for_a_subject_without_accounts_says_no_account_000_s7(court, reference_ledgers) -> None:
-    q = court.query(bank="icbc", case=new_case(court), subject=person("王无户", NOBODY_ID),
+    q = bank_api.query(court, bank="icbc", case=new_case(court), subject=person("王无户", NOBODY_ID),
                     officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "n"))
     reply = await ask(court, q)
     assert reply.body.get("no_account") is True and reply.body["accounts"] == [], reply.body
@@ -104,7 +105,7 @@ async def test_query_for_a_subject_without_accounts_says_no_account_000_s7(court
 # --- freeze family -------------------------------------------------------------------------
 async def test_freeze_executes_and_reports_requested_and_frozen_000_s9(court, reference_ledgers) -> None:
     code, acc = find(reference_ledgers, plain)
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=50_000, end_date=date(2025, 12, 31),
                      **docs("F1"))
     reply = await ask(court, f)
@@ -116,7 +117,7 @@ async def test_freeze_executes_and_reports_requested_and_frozen_000_s9(court, re
 async def test_limited_freeze_freezes_what_is_there_000_s10(court, reference_ledgers) -> None:
     """000 §10: available balance below the request -> 限额冻结, the limit stays open."""
     code, acc = find(reference_ledgers, lambda a: plain(a, 10_000) and a.available_fen < 10**9)
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=acc.available_fen + 123_456,
                      end_date=date(2025, 12, 31), **docs("F2"))
     body = (await ask(court, f)).body
@@ -129,7 +130,7 @@ async def test_waiting_in_line_freeze_reports_earlier_freezes_000_s10(court, ref
     """000 §10: 轮候冻结 stacks on earlier freezes and reports their records."""
     code, acc = find(reference_ledgers, lambda a: a.status != "CLOSED" and a.currency == "CNY"
                      and bool(a.freeze_ids) and a.available_fen == 0 and not a.priority_review_pending)
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=10_000, end_date=date(2025, 12, 31),
                      waiting_in_line=True, **docs("F3"))
     body = (await ask(court, f)).body
@@ -140,7 +141,7 @@ async def test_waiting_in_line_freeze_reports_earlier_freezes_000_s10(court, ref
 async def test_priority_claim_value_is_never_counted_as_frozen_000_s12(court, reference_ledgers) -> None:
     code, acc = find(reference_ledgers, lambda a: a.status == "NORMAL" and a.currency == "CNY"
                      and a.priority_held_fen > 0 and not a.freeze_ids and not a.priority_review_pending)
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=acc.balance_fen, end_date=date(2025, 12, 31),
                      **docs("F4"))
     body = (await ask(court, f)).body
@@ -150,7 +151,7 @@ async def test_priority_claim_value_is_never_counted_as_frozen_000_s12(court, re
 
 async def test_freeze_on_a_closed_account_states_why_000_s17(court, reference_ledgers) -> None:
     code, acc = find(reference_ledgers, lambda a: a.status == "CLOSED")
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=1_000, end_date=date(2025, 12, 31), **docs("F5"))
     body = (await ask(court, f)).body
     assert body["status"] == "NOT_EXECUTED" and "clos" in body["reason"].lower()
@@ -160,21 +161,22 @@ async def test_continued_unfreeze_and_deduction_from_frozen_funds_000_s10_s14_s1
     """000 §10 续冻 extends the end; §14 frozen money is deducted without unfreezing; §15 amounts."""
     code, acc = find(reference_ledgers, lambda a: plain(a, 300_000))
     case, subj = new_case(court), subject_of(acc)
-    frozen = (await ask(court, court.freeze(bank=code, case=case, subject=subj, officer=OFFICER,
+    frozen = (await ask(court, bank_api.freeze(court, bank=code, case=case, subject=subj, officer=OFFICER,
                                             account_number=acc.account_number, amount_fen=200_000,
                                             end_date=date(2025, 6, 30), **docs("F6")))).body
     fid = frozen["freeze_id"]
-    cont = (await ask(court, court.continue_freeze(bank=code, case=case, subject=subj, officer=OFFICER, freeze_id=fid,
+    cont = (await ask(court, bank_api.continue_freeze(court, bank=code, case=case, subject=subj, officer=OFFICER,
+                                                          freeze_id=fid,
                                                    account_number=acc.account_number, amount_fen=200_000,
                                                    new_end_date=date(2025, 12, 31), **docs("F6")))).body
     assert cont["status"] == "EXECUTED" and cont["new_end_date"] == date(2025, 12, 31)
     assert cont["previous_end_date"] == date(2025, 6, 30)
-    ded = (await ask(court, court.deduct(bank=code, case=case, subject=subj, officer=OFFICER, freeze_id=fid,
+    ded = (await ask(court, bank_api.deduct(court, bank=code, case=case, subject=subj, officer=OFFICER, freeze_id=fid,
                                          account_number=acc.account_number, amount_fen=80_000, **docs("F6")))).body
     assert ded["status"] == "EXECUTED" and ded["deducted"]["amount_fen"] == 80_000
     assert ded["not_deducted"]["amount_fen"] == 120_000, "000 §15: original frozen amount less the deduction"
     assert ded["court_account"]["account_number"] == court.court.account_for("CNY").account_number
-    unf = (await ask(court, court.unfreeze(bank=code, case=case, subject=subj, officer=OFFICER, freeze_id=fid,
+    unf = (await ask(court, bank_api.unfreeze(court, bank=code, case=case, subject=subj, officer=OFFICER, freeze_id=fid,
                                            account_number=acc.account_number, amount_fen=120_000,
                                            **docs("F6")))).body
     assert unf["status"] == "EXECUTED" and unf["released"]["amount_fen"] == 120_000
@@ -183,7 +185,7 @@ async def test_continued_unfreeze_and_deduction_from_frozen_funds_000_s10_s14_s1
 async def test_no_deduction_while_a_priority_claim_review_is_pending_000_s12(court, reference_ledgers) -> None:
     code, acc = find(reference_ledgers, lambda a: a.priority_review_pending and a.status != "CLOSED"
                      and a.currency == "CNY")
-    d = court.deduct(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    d = bank_api.deduct(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=1_000, **docs("D1"))
     body = (await ask(court, d)).body
     assert body["status"] == "NOT_EXECUTED" and body["deducted"]["amount_fen"] == 0
@@ -194,7 +196,7 @@ async def test_no_deduction_while_a_priority_claim_review_is_pending_000_s12(cou
 async def test_invalid_freeze_gets_an_error_reply_naming_the_field_and_is_dead_lettered_000_s9(
         court, reference_ledgers, hub_worker) -> None:
     code, acc = find(reference_ledgers, plain)
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=1, end_date=date(2025, 12, 31), **docs("X"))
     f.body["amount"]["amount_fen"] = 0
     async with Tap(hub_worker.settings, "ops.deadletter") as tap:
@@ -240,7 +242,7 @@ async def test_resend_and_redelivery_of_a_freeze_have_one_effect_and_identical_r
         court, reference_ledgers, banks) -> None:
     """A court resend and a Kafka redelivery: one freeze in the ledger, byte-identical sealed replies."""
     code, acc = find(reference_ledgers, lambda a: plain(a, 100_000))
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=70_000, end_date=date(2025, 12, 31), **docs("R"))
     await ask(court, f)
     await court.send(f)  # the court resends the same request
@@ -275,7 +277,7 @@ async def _forge_and_expect_rejection(hub_worker: Any, outbox_bank: str, reply: 
 async def test_reply_with_a_tampered_seal_is_rejected_and_dead_lettered_000_s8(
         court, reference_ledgers, hub_worker) -> None:
     code, acc = find(reference_ledgers, plain)
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=1_000, end_date=date(2025, 12, 31), **docs("T"))
     genuine = await ask(court, f)
     tampered = CODEC.decode(CODEC.encode_message(genuine))
@@ -289,7 +291,7 @@ async def test_reply_from_a_bank_other_than_the_addressed_one_is_rejected(
         court, reference_ledgers, hub_worker) -> None:
     code, acc = find(reference_ledgers, plain)
     other = "ccb" if code != "ccb" else "icbc"
-    f = court.freeze(bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
+    f = bank_api.freeze(court, bank=code, case=new_case(court), subject=subject_of(acc), officer=OFFICER,
                      account_number=acc.account_number, amount_fen=1_000, end_date=date(2025, 12, 31), **docs("W"))
     genuine = await ask(court, f)
     stolen = AvroMessage(genuine.schema, {**genuine.datum, "envelope": {**genuine.envelope, "sender": other},
@@ -323,7 +325,7 @@ async def test_intensive_query_fans_out_merges_refuses_own_queries_and_escalates
     _, acc = find(reference_ledgers, lambda a: plain(a) and len(a.holder_id) == 18 and a.holder_id[6:8] == "19")
     subj = subject_of(acc)
     case_a = new_case(court)
-    iq_a = court.intensive_query(case=case_a, subject=subj, officer=OFFICER,
+    iq_a = bank_api.intensive_query(court, case=case_a, subject=subj, officer=OFFICER,
                                  assistance_notice=document("ASSISTANCE_NOTICE", "集约"))
     await court.send(iq_a)
     body = await _wait_result(court, iq_a.request_id, lambda b: sum(u["state"] == "PENDING" for u in b["units"]) == 1)
@@ -331,10 +333,10 @@ async def test_intensive_query_fans_out_merges_refuses_own_queries_and_escalates
     assert states[LATE_BANK] == "PENDING" and not body["complete"] and body["property_found"]
     assert len(states) >= 25 and "csdc" in states and {"tenpay", "jdpay", "alipay"} <= states.keys()
     # the court's own query to a unit that has not answered is refused; to one that has, it goes through
-    refused = await ask(court, court.query(bank=LATE_BANK, case=case_a, subject=subj, officer=OFFICER,
+    refused = await ask(court, bank_api.query(court, bank=LATE_BANK, case=case_a, subject=subj, officer=OFFICER,
                                            assistance_notice=document("ASSISTANCE_NOTICE", "自查")))
     assert refused.schema.endswith("ErrorReply") and refused.body["error_code"] == "refused"
-    allowed = await ask(court, court.query(bank="icbc", case=case_a, subject=subj, officer=OFFICER,
+    allowed = await ask(court, bank_api.query(court, bank="icbc", case=case_a, subject=subj, officer=OFFICER,
                                            assistance_notice=document("ASSISTANCE_NOTICE", "自查")))
     assert allowed.schema.endswith("QueryReply")
     # the late unit comes up and answers: the merged result completes
@@ -344,11 +346,11 @@ async def test_intensive_query_fans_out_merges_refuses_own_queries_and_escalates
         await _wait_result(court, iq_a.request_id, lambda b: b["complete"])
         # a second case whose property the officer views in time
         case_b = new_case(court)
-        iq_b = court.intensive_query(case=case_b, subject=subj, officer=OFFICER,
+        iq_b = bank_api.intensive_query(court, case=case_b, subject=subj, officer=OFFICER,
                                      assistance_notice=document("ASSISTANCE_NOTICE", "集约B"))
         await court.send(iq_b)
         await _wait_result(court, iq_b.request_id, lambda b: b["complete"])
-        await court.send(court.property_viewed(case_number=case_b["case_number"], officer=OFFICER))
+        await court.send(bank_api.property_viewed(court, case_number=case_b["case_number"], officer=OFFICER))
         await court.poll(1.0)
         # three days pass (the hub's injected clock)
         status, _ = hub_worker.http("/clock", data={"advance_seconds": 3 * 86400 + 60})

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from agents.bank import court_api as bank_api
 from agents.bank.ledger import AccountView, BankLedger
 from agents.bank.simulator import ledger_path
 from agents.court.adapter import CourtClient, document, officer, person
@@ -111,9 +112,9 @@ def _load(court: CourtClient, accounts: dict[str, list[AccountView]], per_bank: 
                                           ruling=document("RULING", f"C{len(msgs)}"),
                                           assistance_notice=document("ASSISTANCE_NOTICE", f"N{len(msgs)}"))
             if i % 2 == 0:
-                msgs.append(court.freeze(amount_fen=FREEZE_FEN, end_date=end, **kwargs))
+                msgs.append(bank_api.freeze(court, amount_fen=FREEZE_FEN, end_date=end, **kwargs))
             else:
-                msgs.append(court.deduct(amount_fen=DEDUCT_FEN, **kwargs))
+                msgs.append(bank_api.deduct(court, amount_fen=DEDUCT_FEN, **kwargs))
     return msgs
 
 

@@ -24,13 +24,13 @@ from stdnum.cn import ric
 from agents.court.adapter import CourtClient, person
 from agents.credit import court_api as api
 from agents.credit.joint import JointUnit
-from agents.credit.models import ACK, DEADLINE_EVENT, LOOKUP_REPLY, RESTRICTION_ACK, term_end_for
 from agents.credit.replay import replay
 from agents.credit.simulator import store_path
 from agents.credit.store import ListStore
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
 from hub.domain import parse_resident_id
+from hub.flows.credit.messages import ACK, DEADLINE_EVENT, LOOKUP_REPLY, RESTRICTION_ACK, term_end_for
 from hub.metrics import sample_sum
 from hub.process import ChildProcess, WorkerProcess, settings_env
 from hub.settings import HubSettings
@@ -426,9 +426,9 @@ async def test_wiped_store_replays_100k_events_to_the_hub_digest_and_point_in_ti
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     from agents.credit.platform import CreditPlatform
-    from agents.credit.sequencer import Sequencer
     from hub.clock import ManualClock
     from hub.envelope import envelope, message
+    from hub.flows.credit.sequencer import Sequencer
 
     settings = broker_settings.model_copy(update={"topic_prefix": f"t{secrets.token_hex(4)}.big."})
     topic = settings.topic(HISTORY)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from stdnum.cn import ric
 
+from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, person
 from hub.clock import CHINA_TZ
 from hub.process import ChildProcess, WorkerProcess
@@ -48,14 +49,15 @@ async def results(court: CourtClient, request_id: str, pred: Any, timeout: float
 
 async def test_silent_units_are_no_response_at_the_deadline_and_the_result_completes_seed_001(
         court: CourtClient, own_hub: WorkerProcess) -> None:
-    iq = court.intensive_query(case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
+    iq = bank_api.intensive_query(court, case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
                                officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "集约"))
     await court.send(iq)
     parent = wait_row(own_hub, iq.request_id, lambda r: r["state"] == "routed")  # to its units
     due = WorkingCalendar().add_working_days(START.date(), 5)
     assert due.day == date(2025, 3, 10) and parent["due"] == due.end_ms
     # while units are pending, the court may not query them itself
-    refused = court.query(bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
+    refused = bank_api.query(court, bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)),
+                         subject=SUBJECT,
                           officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "自查"))
     await court.send(refused)
     (error,) = await court.wait_for(refused.request_id, timeout_s=60)
@@ -75,7 +77,8 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
                and m.schema.endswith("DeadlineEvent") and m.body["kind"] == "EXPIRED"]
     assert expired, "the court is told which unit gave no answer in time"
     # complete: the court's own query to a unit goes through now
-    own = court.query(bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)), subject=SUBJECT,
+    own = bank_api.query(court, bank=LATE_UNIT, case=court.case("（2025）京0105执301号", date(2025, 2, 1)),
+                         subject=SUBJECT,
                       officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "自查"))
     await court.send(own)
     assert wait_row(own_hub, own.request_id, lambda r: r["state"] == "delivered")["agency"] == LATE_UNIT

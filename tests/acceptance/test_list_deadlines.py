@@ -19,8 +19,8 @@ from stdnum.cn import ric
 
 from agents.court.adapter import CourtClient, person
 from agents.credit import court_api as api
-from agents.credit.models import ACK, DEADLINE_EVENT
 from hub.clock import CHINA_TZ
+from hub.flows.credit.messages import ACK, DEADLINE_EVENT
 from hub.process import ChildProcess, WorkerProcess
 from hub.working_calendar import WorkingCalendar
 from tests.acceptance.hub_http import advance_to, hub_now, row, wait_row

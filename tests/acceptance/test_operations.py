@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from hub.codec import default_codec
 from hub.process import ChildProcess, http_text, settings_env
@@ -68,7 +69,7 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
     subject = (person(acc.holder_name, acc.holder_id) if acc.holder_id[6:8] in ("19", "20")
                else organisation(acc.holder_name, acc.holder_id))
     case = court.case("（2024）京0105执900号", date(2024, 3, 1))
-    freeze = court.freeze(bank=LATE_BANK, case=case, subject=subject, officer=OFFICER,
+    freeze = bank_api.freeze(court, bank=LATE_BANK, case=case, subject=subject, officer=OFFICER,
                           account_number=acc.account_number, amount_fen=5_000, end_date=date(2025, 12, 31),
                           ruling=document("RULING", "R900"), assistance_notice=document("ASSISTANCE_NOTICE", "N900"))
     async with Tap(settings, f"agency.{LATE_BANK}.inbox") as bank_tap:

@@ -22,11 +22,11 @@ from stdnum.cn import ric
 
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from agents.police import court_api as api
-from agents.police.measures import lapse_instant_ms
-from agents.police.models import LAPSED, MEASURE_REPLY, RELEASE_ACK, SIGHTING
 from agents.police.world import PoliceWorld, Resident
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
+from hub.flows.police.messages import LAPSED, MEASURE_REPLY, RELEASE_ACK, SIGHTING
+from hub.flows.police.rows import lapse_instant_ms
 from hub.process import ChildProcess, WorkerProcess
 from tests.integration.kafka_io import Tap, produce
 

@@ -23,11 +23,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from stdnum.cn import ric
 
+from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, person
 from agents.credit import court_api as api
-from agents.credit.models import DEADLINE_EVENT
 from hub.clock import CHINA_TZ
 from hub.codec import default_codec
+from hub.flows.credit.messages import DEADLINE_EVENT
 from hub.process import WorkerProcess, http_json, settings_env
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar, end_of_day_ms
@@ -89,9 +90,10 @@ async def test_query_and_intensive_query_accepted_on_28_december_2026_get_provis
     """004 §13: 5 working days; 2027 is not in the library: counted provisionally, delivered, never refused."""
     case = court.case("（2026）京0105执2027号", date(2026, 12, 1))
     subject = person("张跨年", "110105198001010" + "01" + ric.calc_check_digit("11010519800101001?"))
-    query = court.query(bank="icbc", case=case, subject=subject, officer=OFFICER,
+    query = bank_api.query(court, bank="icbc", case=case, subject=subject, officer=OFFICER,
                         assistance_notice=document("ASSISTANCE_NOTICE", "跨年查询"))
-    intensive = court.intensive_query(case=court.case("（2026）京0105执2028号", date(2026, 12, 1)), subject=subject,
+    intensive = bank_api.intensive_query(court, case=court.case("（2026）京0105执2028号", date(2026, 12, 1)),
+                                         subject=subject,
                                       officer=OFFICER, assistance_notice=document("ASSISTANCE_NOTICE", "跨年集约"))
     await court.send(query)
     await court.send(intensive)

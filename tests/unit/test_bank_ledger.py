@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.bank.ledger import BankLedger
-from agents.bank.ledger_model import CONTINUE_FREEZE, DEDUCT, FREEZE, QUERY, REPLY_OF, UNFREEZE
 from agents.population import POPULATION_AS_OF, Person, Population
 from hub.errors import NoRoute
+from hub.flows.bank.messages import CONTINUE_FREEZE, DEDUCT, FREEZE, QUERY, REPLY_OF, UNFREEZE
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 POP = Population.generate()

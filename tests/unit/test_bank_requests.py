@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from agents.bank.models import validate_deduct, validate_freeze, validate_intensive, validate_query
+from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, person
 from hub.clock import ManualClock
 from hub.errors import ValidationError
+from hub.flows.bank.messages import validate_deduct, validate_freeze, validate_intensive, validate_query
 from hub.settings import HubSettings
 
 TODAY = date(2025, 1, 2)
@@ -23,7 +24,7 @@ NOTICE = document("ASSISTANCE_NOTICE", "（2024）京0105执1234号协助冻结�
 
 
 def _freeze(**changes: Any) -> dict[str, Any]:
-    body = CLIENT.freeze(bank="icbc", case=CASE, subject=SUBJECT, officer=OFFICER,
+    body = bank_api.freeze(CLIENT, bank="icbc", case=CASE, subject=SUBJECT, officer=OFFICER,
                          account_number="6222020200012345678", amount_fen=500_000, end_date=date(2025, 12, 31),
                          ruling=RULING, assistance_notice=NOTICE).body
     body.update(changes)
@@ -31,7 +32,7 @@ def _freeze(**changes: Any) -> dict[str, Any]:
 
 
 def _deduct(currency: str = "CNY") -> dict[str, Any]:
-    return CLIENT.deduct(bank="icbc", case=CASE, subject=SUBJECT, officer=OFFICER,
+    return bank_api.deduct(CLIENT, bank="icbc", case=CASE, subject=SUBJECT, officer=OFFICER,
                          account_number="6222020200012345678", amount_fen=100, ruling=RULING,
                          assistance_notice=NOTICE, currency=currency).body
 
@@ -109,13 +110,13 @@ def test_foreign_currency_deduction_goes_to_the_foreign_currency_account_000_s14
 def test_transaction_window_must_be_ordered() -> None:
     from datetime import UTC, datetime
 
-    q = CLIENT.query(bank="icbc", case=CASE, subject=SUBJECT, officer=OFFICER, assistance_notice=NOTICE,
+    q = bank_api.query(CLIENT, bank="icbc", case=CASE, subject=SUBJECT, officer=OFFICER, assistance_notice=NOTICE,
                      window=(datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))).body
     assert _error(validate_query, q).field == "body.transaction_window"
 
 
 def test_intensive_query_needs_verified_identity_seed_001() -> None:
-    body = CLIENT.intensive_query(case=CASE, subject=SUBJECT, officer=OFFICER, assistance_notice=NOTICE).body
+    body = bank_api.intensive_query(CLIENT, case=CASE, subject=SUBJECT, officer=OFFICER, assistance_notice=NOTICE).body
     validate_intensive(body, "京0105", TODAY)
     body["identity_verified"] = False
     assert _error(validate_intensive, body).field == "body.identity_verified"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.credit.replay import ReplayResult, digest_comparison
-from agents.credit.state import EMPTY_DIGEST
+from hub.flows.credit.list_state import EMPTY_DIGEST
 
 
 def _result(digest: str, published: str | None) -> ReplayResult:

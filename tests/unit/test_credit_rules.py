@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,16 +11,6 @@ import pytest
 from stdnum.cn import ric
 
 from agents.court.adapter import document, organisation, person
-from agents.credit.models import (
-    add_months,
-    decision_deadline,
-    restriction_lift_deadline,
-    term_end_for,
-    validate_decision,
-    validate_restriction,
-)
-from agents.credit.sequencer import Sequencer
-from agents.credit.state import list_digest
 from hub.domain import parse_resident_id
 from hub.errors import (
     Art3Bar,
@@ -30,6 +21,10 @@ from hub.errors import (
     UnknownListing,
     ValidationError,
 )
+from hub.flows.credit.list_rules import decision_deadline, restriction_lift_deadline
+from hub.flows.credit.list_state import list_digest
+from hub.flows.credit.messages import add_months, term_end_for, validate_decision, validate_restriction
+from hub.flows.credit.sequencer import Sequencer
 from hub.working_calendar import WorkingCalendar, end_of_day_ms
 
 COURT = "京0105"
@@ -237,7 +232,9 @@ def test_term_end_deletes_automatically_and_ack_is_due_three_working_days_after_
     assert pending.warn_ms == pending.started_ms + int((pending.due_ms - pending.started_ms) * 0.75)
     assert seq.to_warn(pending.warn_ms - 1) == [] and seq.to_warn(pending.warn_ms) == [pending]
     seq.note_warned(pending.publication_id)
-    assert seq.to_warn(pending.warn_ms) == [] and seq.overdue(pending.due_ms) == [pending]
+    warned = seq.pending[pending.publication_id]
+    assert warned.warned and warned == replace(pending, warned=True)
+    assert seq.to_warn(pending.warn_ms) == [] and seq.overdue(pending.due_ms) == [warned]
     assert seq.expire(end_of_day_ms(date(2025, 9, 29))) == []  # published once
 
 

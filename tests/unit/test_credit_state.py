@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from agents.credit.joint import JointUnit
-from agents.credit.models import EVENT
 from agents.credit.replay import collector_paused
-from agents.credit.sequencer import Sequencer
-from agents.credit.state import EMPTY_DIGEST, DigestAccumulator, PublicationOrderError, canonical, list_digest
 from agents.credit.store import ListStore
 from hub.clock import ManualClock
 from hub.codec import default_codec
 from hub.envelope import envelope, message
 from hub.errors import ListDigestMismatch
+from hub.flows.credit.list_state import EMPTY_DIGEST, DigestAccumulator, PublicationOrderError, canonical, list_digest
+from hub.flows.credit.messages import EVENT
+from hub.flows.credit.sequencer import Sequencer
 from tests.unit.test_credit_rules import ADULT, CASE_NO, decision, publish
 
 CODEC = default_codec()
@@ -33,7 +33,8 @@ def encoded(event: dict[str, Any]) -> bytes:
 
 def history(n: int = 30, seed: int = 7) -> tuple[Sequencer, list[bytes]]:
     rng = random.Random(seed)
-    seq, out, live = Sequencer(), [], []
+    seq, out = Sequencer(), []
+    live: list[str] = []
     for _ in range(n):
         if live and rng.random() < 0.3:
             lid = live.pop(rng.randrange(len(live)))

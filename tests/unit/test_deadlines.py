@@ -52,7 +52,8 @@ def test_every_rule_cites_its_source_and_requests_get_their_deadline() -> None:
     assert all(r.source for r in RULES.values())
     rec = new_record("r", type_="DeductRequest", court="c", case="k", agency="icbc", now_ms=0, partition=0,
                      deadline=deadline_ms("DeductRequest", 0, CAL))
-    assert rec["due"] == 48 * 3600 * 1000 and rec["rule"] == "network-control-measure" and rec["warn"] < rec["due"]
+    assert rec.due_ms == 48 * 3600 * 1000 and rec.rule_id == "network-control-measure"
+    assert rec.warn_ms is not None and rec.warn_ms < rec.due_ms
     assert deadline_ms("PropertyViewed", 0, CAL) is None
 
 
@@ -67,9 +68,9 @@ def test_query_accepted_on_28_december_2026_is_provisional_and_recounted_on_the_
     rec = new_record("q", type_="QueryRequest", court="c", case="k", agency="icbc", now_ms=start, partition=0,
                      deadline=deadline_ms("QueryRequest", start, CAL))
     rec = transition(transition(rec, S.ROUTED, start), S.DELIVERED, start)
-    assert rec["provisional"] and recompute_deadline(rec, CAL) is None  # nothing new to count on
+    assert rec.provisional and recompute_deadline(rec, CAL) is None  # nothing new to count on
     official = recompute_deadline(rec, WorkingCalendar([read_schedule(FIXTURE)]))
-    assert official is not None and not official["provisional"] and official["state"] == "delivered"
-    assert official["due"] == int(_cn(2027, 1, 7, 0).timestamp() * 1000)  # 29, 30 Dec, 4, 5, 6 Jan
-    assert official["warn"] == start + int((official["due"] - start) * 0.75)
+    assert official is not None and not official.provisional and official.state == "delivered"
+    assert official.due_ms == int(_cn(2027, 1, 7, 0).timestamp() * 1000)  # 29, 30 Dec, 4, 5, 6 Jan
+    assert official.warn_ms == start + int((official.due_ms - start) * 0.75)
     assert recompute_deadline(official, CAL) is None  # an official deadline is never counted again

@@ -1,12 +1,11 @@
 """Hostile input at the hub's intake: over 10,000 generated cases, zero crashes.
 
-The same functions the worker runs on every record — the size check and the Avro decoder of the
-faust codec, the bank and police request validators, the outbox sender / request / seal checks, and
-:class:`~hub.deadletter.DeadLetters` — are driven in-process with a fake sender that captures what
-would be produced.  Every case either passes (a mutation that happens to stay valid) or is
-dead-lettered with its reason and, because its sender is known (a court on ``court.requests``, the
-bank owning an outbox), answered with an ``ErrorReply``.  A valid request behind every hostile case
-is still accepted: the partition keeps flowing after a poison message.
+The worker's own intake runs in-process (:class:`hub.memory_backend.MemoryHub`: the real context,
+decoder, dispatch, bank and police flows and :class:`~hub.deadletter.DeadLetters`, with a sender that
+captures what would be produced).  Every case either passes (a mutation that happens to stay valid)
+or is dead-lettered with its reason and, because its sender is known (a court on ``court.requests``,
+the bank owning an outbox), answered with an ``ErrorReply``.  A valid request behind every hostile
+case is still accepted: the partition keeps flowing after a poison message.
 """
 
 from __future__ import annotations
@@ -27,98 +26,60 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from stdnum.cn import ric
 
-from agents.bank.models import VALIDATORS as BANK_VALIDATORS
+from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, person
 from agents.police.court_api import identity_lookup
-from agents.police.models import VALIDATORS as POLICE_VALIDATORS
-from hub.clock import ManualClock, china_today
-from hub.codec import HEADER_LEN, MARKER, AvroMessage, check_size, default_codec
-from hub.deadletter import DeadLetters, RawRecord
-from hub.errors import CodecError, HubError, NoRoute, UnknownAgency, UnknownRequest, WrongAgency, WrongSender
+from hub.clock import ManualClock
+from hub.codec import HEADER_LEN, MARKER, AvroMessage, default_codec
+from hub.errors import HubError
+from hub.lifecycle import State, new_record, transition
+from hub.memory_backend import MemoryHub
 from hub.runtime import HubRuntime
-from hub.seal import KeyStore, SealVerifier, seal_message
+from hub.seal import KeyStore, seal_message
 from hub.settings import HubSettings
-from topics.catalog import DEFAULT_CATALOG
 
 CODEC = default_codec()
 MAX_BYTES = 16 * 1024
 START = datetime.fromisoformat("2025-01-02T09:00:00+08:00")
 REQUESTS, BANK_OUTBOX = "court.requests", "agency.icbc.outbox"
-VALIDATORS = {**BANK_VALIDATORS, **POLICE_VALIDATORS}
-FINANCIAL = {a.code for a in DEFAULT_CATALOG.agencies if a.is_financial}
 ID = "11010519800101123" + ric.calc_check_digit("11010519800101123?")
 OFFICER = officer("李执行", "13800138000", "京法执证0105-0042")
 
 
 class Intake:
-    """The worker's intake path for one topic at a time, with DeadLetters writing to a list."""
+    """The worker's intake (decode, dispatch, every flow, dead letters) in one process, one record at a time."""
 
     def __init__(self, data_dir: Path) -> None:
         self.settings = HubSettings(data_dir=data_dir, max_message_bytes=MAX_BYTES, clock="manual",
-                                    clock_start="2025-01-02T09:00:00+08:00")
-        self.rt = HubRuntime.build(self.settings, registry=CollectorRegistry())
-        self.sent: list[tuple[str, str, bytes, list[tuple[str, bytes]]]] = []
-        self.dead_letters = DeadLetters(self.rt, self._send)
+                                    clock_start=START.isoformat())
         KeyStore(data_dir).generate(["icbc", "ccb"])
-        self.verifier: SealVerifier = KeyStore(data_dir).verifier()
-        self.known: dict[str, str] = {}  # request id -> agency it was routed to (the requests table)
-        self.offset = 0
+        self.hub = MemoryHub(HubRuntime.build(self.settings, registry=CollectorRegistry()))
 
-    async def _send(self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> int:
-        self.sent.append((topic, key, value, headers))
-        return len(self.sent)
-
-    def _route(self, topic: str, msg: AvroMessage) -> None:
-        env = msg.envelope
-        if topic == REQUESTS:
-            validate = VALIDATORS.get(msg.schema)
-            if validate is None:
-                raise NoRoute(f"no flow handles {msg.schema} on court_requests")
-            validate(msg.body, env["sender"], china_today(self.rt.clock))
-            if msg.schema in BANK_VALIDATORS and env["recipient"] not in FINANCIAL:
-                raise UnknownAgency(f"{env['recipient']!r} is not a bank", field="envelope.recipient")
-            self.known.setdefault(msg.request_id, str(env["recipient"]))
-            return
-        agency = topic.split(".")[1]
-        if env.get("sender") != agency:  # hub.routing.check_agency_sender
-            raise WrongSender(f"message on {topic} claims sender {env.get('sender')!r}", field="envelope.sender")
-        if msg.schema.endswith("Heartbeat"):
-            return
-        routed = self.known.get(msg.request_id)  # agents.bank.agent.handle_reply
-        if routed is None:
-            raise UnknownRequest(f"no request {msg.request_id!r} was sent to {agency}", field="envelope.request_id")
-        if routed != agency:
-            raise WrongAgency(f"request {msg.request_id} was addressed to {routed}", field="envelope.sender")
-        self.verifier.verify(self.rt.codec, msg, agency)
+    def know(self, request_id: str, agency: str) -> None:
+        """A freeze the hub delivered to ``agency`` at START (the delivery time a reply must echo, 000 §16)."""
+        now = int(START.timestamp() * 1000)
+        rec = new_record(request_id, type_="FreezeRequest", court="京0105", case="（2024）京0105执9号",
+                         agency=agency, now_ms=now, partition=0, deadline=None)
+        self.hub.ctx.requests.put(transition(transition(rec, State.ROUTED, now), State.DELIVERED, now))
 
     async def feed(self, topic: str, key: bytes | None, value: bytes) -> str:
         """'accepted', or the reason code it was dead-lettered with."""
-        self.offset += 1
-        record = RawRecord(topic, 0, self.offset, key, value)
-        before = len(self.sent)
-        try:
-            check_size(value, self.settings.max_message_bytes)  # hub.app.FaustAvroCodec._loads
-            msg = self.rt.codec.decode(value)
-        except CodecError as exc:  # faust's decode-error hook -> hub.app._dead_letter
-            await self.dead_letters.undecodable(exc, record)
-            return self._check_dead_letter(before, record, exc.code)
-        try:
-            self._route(topic, msg)
-        except HubError as exc:  # hub.routing.reject
-            await self.dead_letters.reject(record, msg, exc)
-            return self._check_dead_letter(before, record, exc.code)
-        return "accepted"
-
-    def _check_dead_letter(self, before: int, record: RawRecord, code: str) -> str:
-        out = self.sent[before:]
-        dead = [CODEC.decode(v) for t, _, v, _ in out if t == "ops.deadletter"]
+        sent = self.hub.sender.sent
+        before = len(sent)
+        await self.hub.receive(topic, key, value)
+        out = sent[before:]
+        dead = [CODEC.decode(s.value or b"") for s in out if s.topic == "ops.deadletter"]
+        if not dead:
+            return "accepted"
         assert len(dead) == 1, "exactly one dead letter per rejected record"
         body = dead[0].body
-        assert body["reason_code"] == code and body["original"] == record.value
-        assert body["source_offset"] == record.offset and dict(out[0][3])["reason"] == code.encode()
-        replies = [CODEC.decode(v) for t, _, v, _ in out if t in ("court.replies", "agency.icbc.inbox")]
-        assert len(replies) == 1 and replies[0].body["error_code"] == code, "the known sender is answered"
-        return code
+        assert body["original"] == value and body["source_topic"] == topic
+        replies = [CODEC.decode(s.value or b"") for s in out if s.topic in ("court.replies", "agency.icbc.inbox")]
+        errors = [r for r in replies if r.schema == "cn.court.interop.ops.ErrorReply"]
+        assert len(errors) == 1 and errors[0].body["error_code"] == body["reason_code"], "the known sender is answered"
+        dead_letter_offset = before + next(i for i, s in enumerate(out) if s.topic == "ops.deadletter")
+        assert errors[0].body["dead_letter_offset"] == dead_letter_offset
+        return str(body["reason_code"])
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -127,7 +88,7 @@ def court() -> CourtClient:
 
 
 def valid_freeze(c: CourtClient, n: int = 1) -> AvroMessage:
-    return c.freeze(bank="icbc", case=c.case(f"（2024）京0105执{n}号", date(2024, 3, 1)),
+    return bank_api.freeze(c, bank="icbc", case=c.case(f"（2024）京0105执{n}号", date(2024, 3, 1)),
                     subject=person("张三", ID), officer=OFFICER, account_number="6222021234567890123",
                     amount_fen=50_000, end_date=date(2025, 12, 31),
                     ruling=document("RULING", "R1"), assistance_notice=document("ASSISTANCE_NOTICE", "N1"))
@@ -230,12 +191,12 @@ def replays(intake: Intake) -> dict[str, list[bytes]]:
     for kind in REPLAY_KINDS:
         out[kind] = []
         for acc in accounts[:POOL]:
-            req = c.freeze(bank="icbc", case=c.case("（2024）京0105执9号", date(2024, 3, 1)),
+            req = bank_api.freeze(c, bank="icbc", case=c.case("（2024）京0105执9号", date(2024, 3, 1)),
                            subject=person(acc.holder_name, acc.holder_id), officer=OFFICER,
                            account_number=acc.account_number, amount_fen=1, end_date=date(2025, 12, 31),
                            ruling=document("RULING", "R1"), assistance_notice=document("ASSISTANCE_NOTICE", "N1"))
             if kind != "unknown":
-                intake.known[req.request_id] = "ccb" if kind == "wrong_agency" else "icbc"
+                intake.know(req.request_id, "ccb" if kind == "wrong_agency" else "icbc")
             sender = "ccb" if kind == "other_sender" else "icbc"
             schema, body = ledger.handle(req.schema, req.request_id, req.body, now=now, delivered_at=now)
             env = {**req.envelope, "sender": sender, "recipient": "hub"}

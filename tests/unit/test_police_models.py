@@ -9,8 +9,10 @@ import pytest
 
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from agents.police import court_api as api
-from agents.police import measures as ms
-from agents.police.models import (
+from hub.clock import ManualClock
+from hub.errors import ValidationError
+from hub.flows.police import rows
+from hub.flows.police.messages import (
     parse_plate,
     parse_vin,
     validate_exit_restriction,
@@ -23,8 +25,7 @@ from agents.police.models import (
     validate_vehicle_seizure,
     vin_check_digit,
 )
-from hub.clock import ManualClock
-from hub.errors import ValidationError
+from hub.flows.police.rows import MeasureRequestRow, MeasureRow, MeasureState
 from hub.settings import HubSettings
 
 TODAY = date(2025, 1, 2)
@@ -149,29 +150,54 @@ def test_police_replies_and_sightings_are_checked() -> None:
 
 
 # --- the hub's measure rows -------------------------------------------------------------------
-def _row(end: date | None) -> dict[str, Any]:
+def _row(end: date | None) -> MeasureRow:
     body = _exit(control_to=end) if end else _seizure()
     kind = "EXIT_RESTRICTION" if end else "VEHICLE_SEIZURE"
-    return ms.placed("M1", ms.pending("R1", kind, body, "京0105", 2), 1_000, 2)
+    return rows.placed("M1", rows.pending_measure("R1", kind, body, "京0105", 2), 1_000, 2)
 
 
 def test_an_exit_restriction_lapses_at_midnight_after_its_control_period_002_s3_1() -> None:
     row = _row(date(2025, 1, 5))
-    end = ms.lapse_instant_ms(date(2025, 1, 5))  # 2025-01-06 00:00 China = 2025-01-05 16:00 UTC
-    assert end == 1736092800000
-    assert not ms.lapse_due(row, end - 1) and ms.lapse_due(row, end)
-    lapsed = ms.lapse(row, end)
-    assert lapsed["state"] == "lapsed" and not ms.lapse_due(lapsed, end + 1)
-    assert ms.release(lapsed, "R2", end + 5)["state"] == "lapsed", "no way back from lapsed"
+    end = rows.lapse_instant_ms(date(2025, 1, 5))  # 2025-01-06 00:00 China = 2025-01-05 16:00 UTC
+    assert end == 1736092800000 and row.lapse_ms == end
+    assert not rows.lapse_due(row, end - 1) and rows.lapse_due(row, end)
+    assert rows.lapsed_if_due(row, end - 1) is None
+    lapsed = rows.lapse(row, end)
+    assert lapsed.state is MeasureState.LAPSED and not rows.lapse_due(lapsed, end + 1)
+    assert rows.lapsed_if_due(row, end + 5) == lapsed, "lapses at the end of its period, not when noticed"
+    assert rows.release(lapsed, "R2", end + 5).state is MeasureState.LAPSED, "no way back from lapsed"
 
 
 def test_a_measure_without_an_end_never_lapses() -> None:
-    assert not ms.lapse_due(_row(None), 10**15)
+    assert not rows.lapse_due(_row(None), 10**15)
+    assert rows.lapsed_if_due(_row(None), 10**15) is None
 
 
-def test_sightings_after_release_are_not_active_hits() -> None:
-    row, hit = ms.sighted(_row(None))
-    assert hit and row["hits"] == 1
-    released = ms.release(row, "R2", 2_000)
-    late, hit = ms.sighted(released)
-    assert not hit and late["late"] == 1 and late["hits"] == 1 and late["released_at"] == 2_000
+def test_sightings_after_release_are_not_active_hits_issue_4() -> None:
+    row, hit = rows.sighted(_row(None))
+    assert hit and row.active_hits == 1
+    released = rows.release(row, "R2", 2_000)
+    late, hit = rows.sighted(released)
+    assert not hit and late.late_sightings == 1 and late.active_hits == 1 and late.released_ms == 2_000
+    assert rows.release(released, "R3", 3_000).release_request_id == "R2", "a second release leaves the first"
+
+
+def test_measure_rows_keep_their_stored_json_keys() -> None:
+    """Rows already in the ``measures`` / ``measure_requests`` changelogs stay readable."""
+    pending = rows.pending_measure("R1", "EXIT_RESTRICTION", _exit(control_to=date(2025, 1, 5)), "京0105", 2)
+    assert pending.to_json() == {
+        "request_id": "R1", "kind": "EXIT_RESTRICTION", "court": "京0105", "case": "（2024）京0105执1234号",
+        "subject_id": "11010519491231002X", "subject_name": "张三", "plate": None, "end": "2025-01-05", "p": 2,
+    }
+    assert MeasureRequestRow.from_json(pending.to_json()) == pending
+    row = rows.acknowledged(rows.release(rows.placed("M1", pending, 1_000, 3), "R2", 2_000), "RELEASED")
+    assert list(row.to_json()) == [
+        "request_id", "kind", "court", "case", "subject_id", "subject_name", "plate", "end", "p", "id", "state",
+        "placed_at", "lapse_at", "released_at", "release_request", "ack", "lapsed_at", "hits", "late", "log",
+    ]
+    assert row.to_json() == {
+        **pending.to_json(), "p": 3, "id": "M1", "state": "released", "placed_at": 1_000,
+        "lapse_at": 1736092800000, "released_at": 2_000, "release_request": "R2", "ack": "RELEASED",
+        "lapsed_at": None, "hits": 0, "late": 0, "log": [["active", 1_000], ["released", 2_000]],
+    }
+    assert MeasureRow.from_json(row.to_json()) == row

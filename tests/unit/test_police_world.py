@@ -10,11 +10,11 @@ from agents.court.adapter import CourtClient, document, officer, person
 from agents.police import court_api as api
 from agents.police import events
 from agents.police.desk import PoliceDesk
-from agents.police.models import EXIT_ENTRY, HOTEL, IDENTITY, VEHICLE, parse_plate, parse_vin
 from agents.police.store import PoliceStore
 from agents.police.world import PoliceWorld
 from hub.clock import ManualClock
 from hub.domain import parse_resident_id
+from hub.flows.police.messages import EXIT_ENTRY, HOTEL, IDENTITY, VEHICLE, parse_plate, parse_vin
 from hub.settings import HubSettings
 
 WORLD = PoliceWorld.generate(2024)

@@ -29,7 +29,7 @@ class _Recorder:
 
 
 def _worker_producer(tmp_path: Path) -> GuardedProducer:
-    from hub.app import create_app  # the worker's app factory
+    from hub.worker_app import create_app  # the worker's app factory
 
     settings = HubSettings(bootstrap_servers="127.0.0.1:1", app_id="test-durable-producer", data_dir=tmp_path)
     producer = create_app(settings).producer

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from hub.errors import ListDigestMismatch, ValidationError
+from hub.flows.credit.rows import epoch_ms
 
 DIGEST_DOMAIN = b"cn.court.interop.credit.list/v1\n"
 _HASH_BYTES = 128
@@ -169,8 +170,8 @@ class ListState:
             raise PublicationOrderError(
                 f"publication {pub} follows {self.last_publication_id}: replay from the log", field="publication_id")
         lid, action, entry = str(body["listing_id"]), str(body["action"]), body.get("entry")
-        published_ms = _ms(body["published_at"])
-        decided_ms = _ms(body["decided_at"]) if action == "DELETE" else 0
+        published_ms = epoch_ms(body["published_at"])
+        decided_ms = epoch_ms(body["decided_at"]) if action == "DELETE" else 0
         in_force = action in IN_FORCE_ACTIONS and entry is not None and body.get("in_force", True)
         new_hash = entry_hash(entry) if in_force and entry is not None else None
         old = self.entries.get(lid)
@@ -211,9 +212,3 @@ class ListState:
 
     def listings_of(self, subject_id: str) -> list[str]:
         return sorted(self.by_subject.get(subject_id.strip().upper(), ()))
-
-
-def _ms(value: Any) -> int:
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    return int(value)

@@ -1,4 +1,4 @@
-"""Bank requests as the hub validates them (SPEC §2-§3, seed 000).
+"""Bank message types and the requests as the hub validates them (SPEC §2-§3, seed 000, seed 001).
 
 Each check raises a :class:`~hub.errors.ValidationError` naming the field and the problem; the
 hub turns it into an error reply and a dead letter.
@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from agents.common import check_case, check_document, check_officer, check_subject, require
-from agents.court.courts import Court
 from hub.domain import parse_account_number, parse_amount_fen, parse_currency
 from hub.errors import ValidationError
+from hub.flows.checks import check_case, check_document, check_officer, check_subject, require
+from topics.courts import Court
 
 NS = "cn.court.interop.bank"
 QUERY = f"{NS}.QueryRequest"
@@ -114,6 +114,16 @@ def validate_intensive(body: dict[str, Any], sender: str, today: date) -> None:
     require(body["identity_verified"], "identity not verified: correct it first (seed 001)",
             "body.identity_verified")
     check_document(body["assistance_notice"], "ASSISTANCE_NOTICE", "body.assistance_notice")
+
+
+def household_place(body: dict[str, Any]) -> str | None:
+    """The division code of the debtor's household registration in an intensive query (seed 001): as the court
+    gave it, else the first six digits of a resident ID number; None for other identities."""
+    place = body.get("household_registration_place_code")
+    if place:
+        return str(place)
+    subject = body["subject"]
+    return str(subject["id_number"][:6]) if subject["id_type"] == "RESIDENT_ID" else None
 
 
 VALIDATORS = {

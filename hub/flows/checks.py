@@ -1,11 +1,10 @@
-"""Validation shared by every agency flow: case, court, subject, officer, document references."""
+"""Validation shared by every flow: case, court, subject, officer, document references."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from agents.court.courts import COURTS_BY_CODE, Court
 from hub.domain import (
     parse_case_number,
     parse_credit_code,
@@ -14,6 +13,7 @@ from hub.domain import (
     parse_sha256_hex,
 )
 from hub.errors import ValidationError
+from topics.courts import COURTS_BY_CODE, Court
 
 
 def require(condition: bool, message: str, field: str) -> None:

@@ -13,8 +13,8 @@ import re
 from datetime import date
 from typing import Any
 
-from agents.common import check_case, check_document, check_officer, check_subject, require
 from hub.errors import ValidationError
+from hub.flows.checks import check_case, check_document, check_officer, check_subject, require
 
 NS = "cn.court.interop.police"
 POLICE_CODE = "mps"  # the Ministry of Public Security's agency code (topics.agencies)

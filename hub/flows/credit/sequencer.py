@@ -12,42 +12,19 @@ sent).  Publication ids are therefore gap-free and strictly increasing across re
 always "last one in the history + 1", a redelivered decision whose request id is already in the history is
 skipped, and a failed send makes the state dirty so it is rebuilt from the history before the next one.
 
-This module is pure (no Kafka); :mod:`agents.credit.agent` wires it to faust.
+This module is pure (no Kafka); :mod:`hub.flows.credit.journal` wires it to the journal.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-from agents.credit.models import case_of, decide, expired_listings, expiry_event, term_end_deadline
-from agents.credit.state import ListState
 from hub.deadlines import TERM_END_RULE
+from hub.flows.credit.list_rules import case_of, decide, expired_listings, expiry_event, term_end_deadline
+from hub.flows.credit.list_state import ListState
+from hub.flows.credit.rows import PendingAck, epoch_ms
 from hub.working_calendar import WorkingCalendar, china_date
-
-
-@dataclass
-class Pending:
-    """A term-end deletion whose acknowledgement by the credit platform is due by ``due_ms``.
-
-    (A court's revocation, correction or deletion is a row of the hub's request table instead, with its
-    deadline tracked by :mod:`hub.deadline_tracker` like every other request.)
-    """
-
-    publication_id: int
-    request_id: str
-    listing_id: str
-    case_number: str
-    court_code: str
-    rule_id: str
-    rule_source: str
-    started_ms: int
-    due_ms: int
-    warn_ms: int | None = None
-    provisional: bool = False  # the due time counted a day the official calendar does not cover yet
-    warned: bool = False
-    escalated: bool = False
-    acked_ms: int | None = None
 
 
 class Sequencer:
@@ -56,7 +33,7 @@ class Sequencer:
     def __init__(self, calendar: WorkingCalendar | None = None) -> None:
         self.calendar = calendar if calendar is not None else WorkingCalendar()
         self.state = ListState()
-        self.pending: dict[int, Pending] = {}
+        self.pending: dict[int, PendingAck] = {}
         self.acked: dict[int, int] = {}  # publication id -> when the platform acknowledged it
         self.escalated: set[int] = set()
         self.warned: set[int] = set()
@@ -76,24 +53,24 @@ class Sequencer:
         if self.state.apply(body, verify=True) and pending is not None:
             self.pending[pending.publication_id] = pending
 
-    def note_ack(self, publication_id: int, at_ms: int) -> Pending | None:
+    def note_ack(self, publication_id: int, at_ms: int) -> PendingAck | None:
         """The platform acknowledged ``publication_id``; returns its record if that was late (escalated)."""
         self.acked.setdefault(publication_id, at_ms)
         pending = self.pending.pop(publication_id, None)
         if pending is None:
             return None
-        pending.acked_ms = at_ms
+        pending = replace(pending, acked_ms=at_ms)
         return pending if (pending.escalated or at_ms > pending.due_ms) else None
 
     def note_escalated(self, publication_id: int) -> None:
         self.escalated.add(publication_id)
         if publication_id in self.pending:
-            self.pending[publication_id].escalated = True
+            self.pending[publication_id] = replace(self.pending[publication_id], escalated=True)
 
     def note_warned(self, publication_id: int) -> None:
         self.warned.add(publication_id)
         if publication_id in self.pending:
-            self.pending[publication_id].warned = True
+            self.pending[publication_id] = replace(self.pending[publication_id], warned=True)
 
     # --- publishing ------------------------------------------------------------------------------------
     def decide(self, body: dict[str, Any], *, request_id: str, sender: str, key: str,
@@ -123,23 +100,23 @@ class Sequencer:
         if pending is not None:
             self.pending[pending.publication_id] = pending
 
-    def _pending(self, event: dict[str, Any]) -> Pending | None:
+    def _pending(self, event: dict[str, Any]) -> PendingAck | None:
         """The acknowledgement the platform owes for ``event`` (None: no rule, or already acknowledged)."""
         due = term_end_deadline(event, self.calendar)
         pub = int(event["publication_id"])
         if due is None or pub in self.acked:
             return None
         case, court = case_of(event["entry"])
-        return Pending(pub, str(event["decision_request_id"]), str(event["listing_id"]), case, court,
-                       due.rule_id, TERM_END_RULE.source, int(event["published_at"].timestamp() * 1000), due.due_ms,
-                       warn_ms=due.warn_ms, provisional=due.provisional, warned=pub in self.warned,
-                       escalated=pub in self.escalated)
+        return PendingAck(pub, str(event["decision_request_id"]), str(event["listing_id"]), case, court,
+                          due.rule_id, TERM_END_RULE.source, epoch_ms(event["published_at"]), due.due_ms,
+                          warn_ms=due.warn_ms, provisional=due.provisional, warned=pub in self.warned,
+                          escalated=pub in self.escalated)
 
-    def overdue(self, now_ms: int) -> list[Pending]:
+    def overdue(self, now_ms: int) -> list[PendingAck]:
         """Unacknowledged publications at or past their deadline, not yet escalated."""
         return [p for p in self.pending.values() if not p.escalated and now_ms >= p.due_ms]
 
-    def to_warn(self, now_ms: int) -> list[Pending]:
+    def to_warn(self, now_ms: int) -> list[PendingAck]:
         """Unacknowledged publications past their warning time (75 %), not yet warned nor escalated."""
         return [p for p in self.pending.values() if not (p.warned or p.escalated) and p.warn_ms is not None
                 and p.due_ms > now_ms >= p.warn_ms]

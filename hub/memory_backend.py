@@ -1,0 +1,132 @@
+"""The hub in one process without Kafka: memory tables, a recording sender, the real intake and flows.
+
+For tests of flow handlers (and of the intake's handling of hostile input) with the same code the
+worker runs: :class:`MemoryHub` builds the context with :func:`hub.context.build_context`, registers
+every flow (:func:`hub.flows.register_all`) and feeds messages to :class:`hub.intake.Intake`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.codec import AvroMessage
+from hub.context import HubContext, build_context
+from hub.deadletter import RawRecord
+from hub.errors import CatalogError
+from hub.hooks import RowObserver
+from hub.intake import Intake, decode_value
+from hub.runtime import HubRuntime
+from hub.transport import Headers
+from topics.catalog import HUB_TABLES, Role
+
+
+class MemoryTable(dict[str, Any]):
+    """A row table in a dict; tells its observers about every row written (like the worker's)."""
+
+    def __init__(self, observers: list[RowObserver] | None = None) -> None:
+        super().__init__()
+        self.observers = observers if observers is not None else []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        old = self.get(key)
+        super().__setitem__(key, value)
+        if isinstance(value, dict):
+            for observer in self.observers:
+                observer(key, value, old if isinstance(old, dict) else None)
+
+
+@dataclass(frozen=True)
+class Sent:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    partition: int | None
+    headers: tuple[tuple[str, bytes], ...]
+
+
+class RecordingSender:
+    """Keeps every record sent, in order; each is acknowledged at once with its index as offset."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, *, partition: int | None = None,
+                   headers: Headers | None = None) -> Awaitable[int]:
+        self.sent.append(Sent(topic, key, value, partition, tuple(headers or ())))
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done.set_result(len(self.sent) - 1)
+        return done
+
+    async def send_soon(self, topic: str, key: str, value: bytes, headers: Headers | None = None) -> None:
+        await self.send(topic, key.encode(), value, headers=headers)
+
+    def on(self, topic: str) -> list[Sent]:
+        """What was sent to the physical ``topic``."""
+        return [s for s in self.sent if s.topic == topic]
+
+
+def memory_tables() -> Any:
+    tables: dict[str, MemoryTable] = {}
+    known = {name for name, _, _ in HUB_TABLES}
+
+    def make_table(name: str, *, large: bool = False, observers: list[RowObserver] | None = None) -> MemoryTable:
+        if name not in known:
+            raise CatalogError(f"table {name!r} is not in the catalog", field="table")
+        if name in tables:
+            raise CatalogError(f"table {name!r} is made twice", field="table")
+        tables[name] = MemoryTable(observers)
+        return tables[name]
+
+    make_table.tables = tables  # type: ignore[attr-defined]
+    return make_table
+
+
+class MemoryHub:
+    """Context, intake and every flow, driven by direct calls instead of Kafka consumers."""
+
+    def __init__(self, runtime: HubRuntime, *, flows: bool = True) -> None:
+        self.sender = RecordingSender()
+        self.make_table = memory_tables()
+        self.ctx: HubContext = build_context(runtime, self.sender, self.make_table)
+        if flows:
+            from hub.flows import register_all
+
+            register_all(self.ctx)
+        self.intake = Intake(self.ctx)
+        self._offsets: dict[tuple[str, int], int] = {}
+
+    def table(self, name: str) -> MemoryTable:
+        return self.make_table.tables[name]  # type: ignore[no-any-return]
+
+    def record(self, topic: str, key: bytes | None, value: bytes | None, partition: int = 0,
+               headers: tuple[tuple[str, bytes | None], ...] = ()) -> RawRecord:
+        """A record as the consumer would hand it over (the next offset of that partition)."""
+        offset = self._offsets.get((topic, partition), 0)
+        self._offsets[(topic, partition)] = offset + 1
+        return RawRecord(topic, partition, offset, key, value, headers)
+
+    async def receive(self, catalog_topic: str, key: bytes | None, value: bytes | None, partition: int = 0) -> None:
+        """One record arriving on a catalog topic: decoded (or dead-lettered) and dispatched like the worker's."""
+        rt = self.ctx.runtime
+        record = self.record(rt.settings.topic(catalog_topic), key, value, partition)
+        try:
+            msg = decode_value(self.ctx, value or b"")
+        except Exception as exc:  # noqa: BLE001  (as faust's decode-error hook: whatever fails is a dead letter)
+            await self.intake.undecodable(exc, record)
+            return
+        role = rt.catalog.get(catalog_topic).role
+        if role is Role.COURT_REQUESTS:
+            await self.intake.court_message(msg, record)
+        elif role is Role.AGENCY_OUTBOX:
+            await self.intake.agency_message(msg, record)
+        elif role is Role.TICKS:
+            await self.intake.internal_message(msg, record)
+        else:
+            raise CatalogError(f"the hub does not consume {catalog_topic}", field="topic")
+
+    async def send(self, catalog_topic: str, key: str, msg: AvroMessage, partition: int = 0) -> None:
+        """Encode ``msg`` and receive it (a court's or an agency's message)."""
+        await self.receive(catalog_topic, key.encode(), self.ctx.codec.encode_message(msg), partition)

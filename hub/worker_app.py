@@ -1,0 +1,225 @@
+"""The hub's faust worker: the app, its Kafka-backed context and the wiring of the hooks to streams.
+
+:func:`build_worker` is the only place a faust app of the hub is made: it builds the runtime, the
+context (:mod:`hub.context`) with faust's sender and tables, lets every flow register
+(:func:`hub.flows.register_all`), then gives the hooks their streams and timers: one agent per
+input role (court requests, agency outboxes, ``hub.ticks``), one timer that sends each owned
+partition its tick, the flows' periodic and background jobs, and the HTTP pages (:mod:`hub.web`).
+Every catalog topic is opened with the ``avro`` codec; undecodable records reach the dead letters
+through :class:`HubTopic`'s decode-error hooks and the partition keeps flowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust import StreamT
+from faust.serializers import codecs
+from faust.types import Message
+
+from hub.audit_io import last_record
+from hub.codec import AvroCodec, AvroMessage, check_size
+from hub.context import HubContext, build_context
+from hub.deadletter import RawRecord
+from hub.envelope import envelope, message
+from hub.errors import EncodeError
+from hub.intake import TICK, Intake
+from hub.log_format import worker_logging_config
+from hub.producer import GuardedProducer, HubApp
+from hub.runtime import HubRuntime
+from hub.settings import HubSettings
+from hub.tables import faust_table_maker
+from hub.transport import Headers
+from topics.catalog import HUB_PARTITIONS, Role
+
+TICK_INTERVAL_S = 1.0
+
+
+class FaustAvroCodec(codecs.Codec):
+    """faust codec ``avro``: bytes <-> :class:`AvroMessage` in single-object encoding."""
+
+    def __init__(self, codec: AvroCodec, max_bytes: int, **kwargs: Any) -> None:
+        self.avro = codec
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def _loads(self, s: bytes) -> Any:
+        check_size(s, self.max_bytes)  # oversize values are dead-lettered undecoded
+        return self.avro.decode(s)
+
+    def _dumps(self, s: Any) -> bytes:
+        if isinstance(s, AvroMessage):
+            return self.avro.encode_message(s)
+        if isinstance(s, bytes):
+            return s
+        raise EncodeError(f"cannot encode {type(s).__name__}; send an AvroMessage")
+
+
+def raw_record(message: Message) -> RawRecord:
+    raw: Any = message.headers or ()
+    pairs: Any = raw.items() if isinstance(raw, dict) else raw
+    headers = tuple((str(k), bytes(v) if v is not None else None) for k, v in pairs)
+    timestamp_ms = int(message.timestamp * 1000) if message.timestamp else None
+    return RawRecord(message.topic, message.partition, message.offset, message.key, message.value,
+                     headers, timestamp_ms)
+
+
+class HubTopic(faust.Topic):
+    """A topic whose decode errors go to the dead-letter path (the app's ``undecodable``) instead of the stream."""
+
+    async def _undecodable(self, exc: Exception, message: Message) -> None:
+        app = self.app
+        if not isinstance(app, HubApp) or app.undecodable is None:
+            raise EncodeError("a hub topic outside the hub's worker app") from exc
+        await app.undecodable(exc, raw_record(message))
+
+    async def on_key_decode_error(self, exc: Exception, message: Message) -> None:
+        await self._undecodable(exc, message)
+
+    async def on_value_decode_error(self, exc: Exception, message: Message) -> None:
+        await self._undecodable(exc, message)
+
+
+def _credentials(settings: HubSettings) -> faust.SASLCredentials | None:
+    if settings.security_protocol != "SASL_PLAINTEXT":
+        return None
+    return faust.SASLCredentials(
+        username=settings.sasl_username,
+        password=settings.sasl_password.get_secret_value() if settings.sasl_password else None,
+        mechanism=settings.sasl_mechanism,
+    )
+
+
+def create_app(settings: HubSettings) -> HubApp:
+    return HubApp(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        autodiscover=False,  # everything is registered explicitly by build_worker
+        origin="hub",
+        Topic=HubTopic,
+        topic_partitions=HUB_PARTITIONS,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        datadir=str(settings.data_dir / "faust" / settings.app_id),  # tables are per app (RocksDB locks)
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        # faust's built-in views (/table reads whole rows: resident IDs and names; /router, /graph, the
+        # statistics at / and /assignment, /performance) are not served; hub.web also answers 404 to
+        # any route that is not one of the hub's own pages, should an APP_WEB_*_ENABLED variable
+        # turn one back on.
+        web_tables_enabled=False,
+        web_router_enabled=False,  # only needed by @app.table_route across workers, which the hub does not use
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
+        producer_max_request_size=settings.max_message_bytes * 2,
+        # faust's worker replaces the root logger's handlers when it starts: JSON lines survive that
+        logging_config=worker_logging_config(settings.log_format),
+    )
+
+
+class FaustSender:
+    """The context's sender on faust's producer (:class:`~hub.producer.GuardedProducer`)."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, *, partition: int | None = None,
+                   headers: Headers | None = None) -> Awaitable[int]:
+        fut = await self.app.producer.send(topic, key, value, partition, None, headers or [])
+        return _offset(fut)
+
+    async def send_soon(self, topic: str, key: str, value: bytes, headers: Headers | None = None) -> None:
+        """Enqueue without waiting for the ack (the hot path, see :mod:`hub.producer`): the send is
+        acknowledged before the offset of the record being processed is committed; a send that fails for
+        good stops this worker from committing at all."""
+        producer = self.app.producer
+        fut = await producer.send(topic, key.encode(), value, None, None, headers)
+        if isinstance(producer, GuardedProducer):
+            producer.watch(fut)  # type: ignore[arg-type]
+
+
+async def _offset(fut: Awaitable[Any]) -> int:
+    metadata = await fut
+    return int(metadata.offset)
+
+
+@dataclass(frozen=True)
+class HubWorker:
+    app: HubApp
+    ctx: HubContext
+    intake: Intake
+
+
+def build_worker(settings: HubSettings, runtime: HubRuntime | None = None) -> HubWorker:
+    """The worker's app with every flow registered and wired (reads the working calendar: an invalid
+    schedule file stops the process here)."""
+    from hub import web
+    from hub.flows import register_all
+
+    runtime = runtime or HubRuntime.build(settings)
+    codecs.register("avro", FaustAvroCodec(runtime.codec, settings.max_message_bytes))
+    app = create_app(settings)
+    audit_topic = settings.topic(runtime.catalog.one(Role.AUDIT).name)
+
+    async def last_audit_record() -> AvroMessage | None:
+        return await last_record(settings, audit_topic, runtime.codec)
+
+    ctx = build_context(runtime, FaustSender(app), faust_table_maker(app, settings), last_audit_record,
+                        tables_recovered=lambda: bool(app.tables.recovery.completed.is_set()))  # type: ignore[attr-defined]
+    register_all(ctx)
+    intake = Intake(ctx)
+    app.undecodable = intake.undecodable  # HubTopic's decode-error hooks
+    _wire_streams(app, ctx, intake)
+    for seconds, job in ctx.hooks.timers:
+        app.timer(interval=seconds, name=job.__qualname__)(job)
+    for job in ctx.hooks.background:
+        app.task(job)
+    web.register(app, ctx)
+    return HubWorker(app, ctx, intake)
+
+
+def _topic(app: faust.App, ctx: HubContext, role: Role) -> faust.TopicT:
+    """The faust topic (all physical names) of a catalog role."""
+    names = [ctx.settings.topic(s.name) for s in ctx.runtime.catalog.by_role(role)]
+    return app.topic(*names, key_serializer="raw", value_serializer="avro")
+
+
+def _wire_streams(app: faust.App, ctx: HubContext, intake: Intake) -> None:
+    ticks_topic = _topic(app, ctx, Role.TICKS)
+    ticks_name = ctx.settings.topic(ctx.topics.ticks)
+
+    async def court_intake(stream: StreamT[AvroMessage]) -> None:
+        async for event in stream.events():
+            await intake.court_message(event.value, raw_record(event.message))
+
+    async def agency_intake(stream: StreamT[AvroMessage]) -> None:
+        async for event in stream.events():
+            await intake.agency_message(event.value, raw_record(event.message))
+
+    async def internal_intake(stream: StreamT[AvroMessage]) -> None:
+        async for event in stream.events():
+            await intake.internal_message(event.value, raw_record(event.message))
+
+    async def issue_ticks() -> None:
+        """One ``Tick`` to each partition of ``hub.ticks`` this worker owns: the time-driven checks of that
+        partition then run inside stream processing, where its table rows may change."""
+        if not ctx.hooks.ticks:
+            return
+        for tp in sorted(app.assignor.assigned_actives()):
+            if tp.topic != ticks_name:
+                continue
+            tick = message(TICK, envelope(ctx.clock, request_id=f"tick-{tp.partition}", recipient="hub"),
+                           {"partition": tp.partition, "issued_at": ctx.clock.now()})
+            await ticks_topic.send(key=str(tp.partition).encode(), value=tick, partition=tp.partition)
+
+    app.agent(_topic(app, ctx, Role.COURT_REQUESTS), name="hub.court_intake")(court_intake)
+    app.agent(_topic(app, ctx, Role.AGENCY_OUTBOX), name="hub.agency_intake")(agency_intake)
+    app.agent(ticks_topic, name="hub.internal_intake")(internal_intake)
+    app.timer(interval=TICK_INTERVAL_S, name="hub.issue_ticks")(issue_ticks)
