@@ -1,5 +1,5 @@
 # The main job in one image: the hub, its local Kafka 3.9.1 broker (a JVM; jars fetched from Maven Central
-# at build time), the simulated agencies and a Prometheus, run by `interop-hub demo` exactly as `./dev up`
+# at build time), the simulated agencies and a Prometheus, run by `python -m demo` exactly as `./dev up`
 # runs them — secure by default (SASL/SCRAM + ACLs, a generated login per principal).
 FROM python:3.11-slim
 RUN apt-get update \
@@ -12,7 +12,10 @@ COPY topics topics
 COPY agents agents
 COPY schemas schemas
 COPY prometheus prometheus
-# editable: the alert rules in /app/prometheus sit next to the code that loads them (hub/demo_prometheus.py)
+# the main job and what it shares with the tests: not in the package, run from /app (python -m demo)
+COPY demo demo
+COPY support support
+# editable: the alert rules in /app/prometheus sit next to the code that loads them (demo/prometheus.py)
 RUN pip install --no-cache-dir -e . \
  && useradd --system --uid 10001 --create-home --shell /usr/sbin/nologin hub \
  && mkdir -p /data && chown hub:hub /data && chmod 0700 /data

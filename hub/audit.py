@@ -46,7 +46,7 @@ def seal_encoded(blank: bytes, hash_hex: str) -> bytes:
 
     ``hash`` is the last field of the last field of the AuditRecord schema, so its bytes (an empty
     string: one zero byte) end the encoding; swapping them saves a second encode per record.
-    ``tests/unit/test_audit_chain.py`` checks the result equals a full encode.
+    ``tests/unit/hub/test_audit.py`` checks the result equals a full encode.
     """
     if len(hash_hex) != 64 or not blank.endswith(b"\x00"):
         raise CodecError("an audit record must end with its blank 64-character hash")

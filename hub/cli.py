@@ -1,9 +1,14 @@
 """The ``interop-hub`` command line: one sub-command per area, each registered by its module.
 
+The same machinery serves every program of the project: :func:`run` parses the arguments, sets up
+logging, masking and the umask, calls the command and turns what it raises into an exit code.
+``interop-hub`` (:func:`main`) passes the hub's own command modules; ``interop-agency``,
+``python -m bench`` and ``python -m demo`` pass theirs (the hub names none of them).
+
 Exit codes, for every command: 0 ok; 1 failure (a check that failed, a service that cannot be
 reached, an operation that did not succeed); 2 usage or configuration error (argparse's own usage
 errors, invalid ``HUB_*`` settings, a bad argument value).  A handler returns 0 or 1 itself or
-raises; :func:`main` turns whatever it raises into one ``error [...]: ...`` line on stderr and the
+raises; :func:`run` turns whatever it raises into one ``error [...]: ...`` line on stderr and the
 exit code (:func:`explain`): no traceback, unless ``-v`` asks for it.
 """
 
@@ -16,6 +21,7 @@ import os
 import sys
 import urllib.error
 from collections.abc import Sequence
+from typing import Any
 
 import pydantic
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -37,34 +43,48 @@ log = logging.getLogger(__name__)
 #: modules that add a sub-command through ``register(subparsers)``
 COMMAND_MODULES = (
     "hub.broker.commands",
-    "topics.commands",
+    "hub.topic_commands",
     "hub.schema_commands",
     "hub.worker_commands",
-    "hub.agency_commands",
+    "hub.keys_commands",
     "hub.ops_commands",
     "hub.calendar_commands",
-    "agents.court.commands",
-    "agents.credit.commands",
-    "hub.demo",
-    "hub.bench.commands",
     "hub.security.commands",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="interop-hub",
-        description="Interop hub between enforcement courts and banks, police and the credit platform.",
-    )
+def program_parser(prog: str, description: str | None, **kwargs: Any) -> argparse.ArgumentParser:
+    """The parser of a program run by :func:`run`: its own arguments follow ``-v``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, **kwargs)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def commands_parser(prog: str, description: str, command_modules: Sequence[str]) -> argparse.ArgumentParser:
+    """A program of sub-commands, each added by one of ``command_modules`` (``register(subparsers)``)."""
+    parser = program_parser(prog, description)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    for name in command_modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def build_parser() -> argparse.ArgumentParser:
+    return commands_parser(
+        "interop-hub", "Interop hub between enforcement courts and banks, police and the credit platform.",
+        COMMAND_MODULES,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    return run(build_parser(), argv)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and call the chosen ``func(args, settings)``: the exit code (0, 1 or 2).
+
+    Every process (worker, simulators, tools) logs as the settings say, masks resident IDs, accounts
+    and phones in every log line and creates owner-only files; an error is one line on stderr."""
     args = parser.parse_args(argv)  # a usage error exits 2 here
     settings: HubSettings | None = None
     try:

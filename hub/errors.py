@@ -1,6 +1,7 @@
 """The one exception hierarchy of the hub.
 
-Every error the hub raises on purpose derives from :class:`HubError`.  Whether an
+Every error the hub raises on purpose derives from :class:`HubError` (defined with the catalog's own
+:class:`CatalogError` in :mod:`topics.errors`, the bottom layer, so every layer shares the one root).  Whether an
 operation may be retried is a class attribute (like aiokafka's
 ``KafkaError.retriable``), never decided by parsing message text.  ``code`` is a
 stable machine-readable identifier used in error replies, dead-letter headers and
@@ -9,22 +10,9 @@ metric labels.
 
 from __future__ import annotations
 
+from topics.errors import CatalogError, HubError
 
-class HubError(Exception):
-    """Root of every error the hub raises on purpose."""
-
-    retriable: bool = False
-    code: str = "hub_error"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        if self.field:
-            return f"{self.field}: {self.message}"
-        return self.message
+__all__ = ["CatalogError", "HubError"]  # the root and the catalog's errors live in the bottom layer
 
 
 # --- configuration -----------------------------------------------------------------
@@ -55,10 +43,6 @@ class BrokerNotRunning(BrokerError):
 
 
 # --- topic catalog -----------------------------------------------------------------
-class CatalogError(HubError):
-    code = "catalog_error"
-
-
 class TopicApplyError(CatalogError):
     code = "topic_apply"
     retriable = True

@@ -3,7 +3,7 @@
 The data dir holds Kafka's log segments (every message: resident ID numbers, accounts), faust's
 RocksDB tables, keys, credentials and logs.  Two measures keep other local users out of it:
 
-* :func:`restrict_umask`: every hub process (``hub.cli.main``) and the broker JVM it starts (a
+* :func:`restrict_umask`: every hub process (``hub.cli.run``) and the broker JVM it starts (a
   ``umask`` of :data:`PRIVATE_UMASK` for the child) create files 0600 and directories 0700;
 * :func:`make_private`: at broker start and at worker start, the data dir is walked and whatever
   is still group- or other-accessible (created before, or by another tool) is made owner-only.

@@ -9,7 +9,7 @@
 log call passed them (``log.warning(..., extra={"request_id": ...})``, see :func:`log_fields`), and
 ``exception`` / ``stack`` when the record has them.  Two places configure it:
 
-* :func:`configure_logging`, called by :func:`hub.cli.main` for every command;
+* :func:`configure_logging`, called by :func:`hub.cli.run` for every command;
 * :func:`worker_logging_config`, faust's ``logging_config`` setting (:func:`hub.worker_app.create_app`):
   faust's worker clears the root logger's handlers when it starts and applies this dictionary
   (``mode.utils.logging.setup_logging``, ``logging.root.handlers.clear()`` then

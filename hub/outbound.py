@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from hub.audit import AuditEntry
 from hub.audit_trail import AuditTrail
+from hub.clock import utc_datetime
 from hub.codec import AvroMessage
 from hub.runtime import HubRuntime
 from hub.transport import Headers, Sender
@@ -45,3 +49,11 @@ class Outbound:
         await self.audit.append(AuditEntry("EMIT", rt.settings.topic(name), raw, "hub", message_type=message_type,
                                            request_id=request_id, case_number=key, agency=spec.agency,
                                            decision="forwarded"))
+
+
+def delivered_at(headers: Iterable[tuple[str, bytes | None]]) -> datetime | None:
+    """The delivery time (000 §16) a forwarded request carries in its ``delivered-at`` header, if any."""
+    for key, value in headers:
+        if key == DELIVERED_AT and value is not None:
+            return utc_datetime(int(value))
+    return None

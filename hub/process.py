@@ -1,4 +1,5 @@
-"""Running a hub worker as a child process (the demo and the integration tests do this)."""
+"""Running a hub worker, or any ``python -m <module>`` program, as a child process (the demo, the
+benchmarks and the broker tests do this)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from pydantic import SecretStr
 
@@ -64,21 +65,32 @@ def http_text(url: str, timeout: float = 5.0) -> str:
 
 
 class ChildProcess:
-    """An ``interop-hub <args>`` child process bound to ``settings``; stopped by its own pid only."""
+    """A ``python -m <module> <args>`` child process bound to ``settings``; stopped by its own pid only.
 
-    def __init__(self, settings: HubSettings, log_path: Path, args: list[str]) -> None:
+    ``module`` is ``hub`` (an ``interop-hub <args>`` command) unless told otherwise."""
+
+    def __init__(self, settings: HubSettings, log_path: Path, args: list[str], *, module: str = "hub") -> None:
         self.settings = settings
         self.log_path = log_path
         self.args = args
+        self.module = module
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        """Spawned on entry, stopped (by its own pid) on exit."""
+        self.spawn()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def spawn(self) -> None:
         env = {**os.environ, **settings_env(self.settings)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "hub", *self.args], env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", self.module, *self.args], env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,22 +21,9 @@ from hub.broker.server import LocalBroker
 from hub.errors import BrokerError
 from hub.process import WorkerProcess
 from hub.settings import HubSettings
+from support.ports import free_ports
 
 SettingsFactory = Callable[..., HubSettings]
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free TCP ports on 127.0.0.1 (bound to port 0 together, then released)."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def stop_at_exit(broker: LocalBroker) -> None:
@@ -92,7 +78,7 @@ def applied_settings(broker_settings: HubSettings) -> HubSettings:
     """The shared broker with every catalog topic created (under the session's random prefix)."""
     import asyncio
 
-    from topics.admin import apply_catalog
+    from hub.topic_admin import apply_catalog
     from topics.catalog import DEFAULT_CATALOG
 
     asyncio.run(apply_catalog(DEFAULT_CATALOG, broker_settings))
@@ -127,5 +113,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Soak and full-size runs (each has a CI-sized counterpart that always runs) only with --bench."""
     only_with_flag = pytest.mark.skipif(not config.getoption("--bench"), reason="soak/full size: run with --bench")
     for item in items:
-        if "bench" in item.keywords:
+        if item.get_closest_marker("bench") is not None:  # the marker, not a name (tests/unit/bench/ always runs)
             item.add_marker(only_with_flag)

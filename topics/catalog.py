@@ -2,7 +2,7 @@
 
 Every topic the hub uses is described here once — name, partitions, retention or compaction,
 key and value schemas, and which principals produce and consume it.  Topic creation
-(:mod:`topics.admin`), ACLs (:func:`acl_grants`) and the docs (``interop-hub topics list``) are
+(:mod:`hub.topic_admin`), ACLs (:func:`acl_grants`) and the docs (``interop-hub topics list``) are
 all generated from this catalog.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hub.errors import CatalogError
 from topics.agencies import DEFAULT_AGENCIES, Agency, AgencyKind
+from topics.errors import CatalogError
 
 HUB = "hub"
 COURT_GATEWAY = "court-gateway"

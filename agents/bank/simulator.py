@@ -25,13 +25,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from agents.bank.ledger import BankLedger
+from agents.inbox import undecodable_reply
 from agents.population import Population
 from hub.clock import SystemClock, china_today, clock_from_settings
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message
 from hub.errors import CodecError
 from hub.flows.bank.messages import SINGLE_REQUESTS
-from hub.outbound import DELIVERED_AT
+from hub.outbound import delivered_at
 from hub.seal import KeyStore, seal_message
 from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
@@ -44,12 +45,6 @@ HEARTBEAT_INTERVAL_S = 5.0
 REPLY_NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-4e0b-9b8e-2f6a1c0d5e7f")
 BANK_REQUESTS = frozenset(SINGLE_REQUESTS)
 
-
-def _delivered_at(headers: Sequence[tuple[str, bytes]], fallback: datetime) -> datetime:
-    for key, value in headers:
-        if key == DELIVERED_AT:
-            return datetime.fromtimestamp(int(value) / 1000, UTC)
-    return fallback
 
 
 class SimulatedBank:
@@ -88,15 +83,12 @@ class SimulatedBank:
         return self.codec.encode_message(message(HEARTBEAT, env, body))
 
     def handle_bytes(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
-        try:
-            request = self.codec.decode(value)
-        except CodecError as exc:
-            log.error("%s: undecodable inbox record: %s", self.code, exc)
-            return None
+        """The encoded reply to an inbox record (None: it needs none); raises CodecError if it does not decode."""
+        request = self.codec.decode(value)
         if request.schema not in BANK_REQUESTS:
             log.info("%s: %s needs no reply", self.code, request.message_type)
             return None
-        reply = self.reply_to(request, _delivered_at(headers, datetime.now(UTC)))
+        reply = self.reply_to(request, (delivered_at(headers) or datetime.now(UTC)))
         return self.codec.encode_message(reply)
 
 
@@ -152,7 +144,10 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
 async def _process(bank: SimulatedBank, producer: AIOKafkaProducer, outbox: str,
                    rec: ConsumerRecord[bytes, bytes]) -> asyncio.Future[RecordMetadata] | None:
     """Apply one request to the ledger and enqueue its reply; returns the reply's delivery future."""
-    reply = bank.handle_bytes(rec.value, list(rec.headers))
+    try:
+        reply = bank.handle_bytes(rec.value, list(rec.headers))
+    except CodecError as exc:
+        reply = undecodable_reply(bank.codec, bank.code, rec, exc)
     if reply is None:
         return None
     fut: asyncio.Future[RecordMetadata] = await producer.send(outbox, reply, key=rec.key)

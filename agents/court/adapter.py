@@ -12,7 +12,7 @@ The builders of each flow (:mod:`agents.bank.court_api`, :mod:`agents.police.cou
 as sender, the addressed agency as recipient); :meth:`CourtClient.send` writes it to
 ``court.requests`` keyed by case number; :meth:`CourtClient.wait_for` reads ``court.replies`` and
 ``court.notices`` for messages answering a request id.  Sealed replies can be checked offline
-with :func:`verify_receipt` (``interop-hub court verify-receipt``).
+with :func:`verify_receipt` (``interop-agency court verify-receipt``).
 """
 
 from __future__ import annotations

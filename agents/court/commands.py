@@ -1,4 +1,4 @@
-"""``interop-hub court verify-receipt FILE``: check a stored sealed reply offline."""
+"""``interop-agency court verify-receipt FILE``: check a stored sealed reply offline."""
 
 from __future__ import annotations
 

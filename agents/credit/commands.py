@@ -1,4 +1,4 @@
-"""``interop-hub credit ...``: replay, export, look up and digest a consumer's copy of the list."""
+"""``interop-agency credit ...``: replay, export, look up and digest a consumer's copy of the list."""
 
 from __future__ import annotations
 

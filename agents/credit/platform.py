@@ -22,16 +22,10 @@ from agents.credit.store import ListStore
 from hub.codec import AvroCodec, AvroMessage
 from hub.flows.credit.list_rules import case_of
 from hub.flows.credit.messages import ACK, LOOKUP, LOOKUP_REPLY, PLATFORM, RESTRICTION, RESTRICTION_ACK
-from hub.outbound import DELIVERED_AT
+from hub.outbound import delivered_at
 
 REPLY_NAMESPACE = uuid.UUID("3f0c8a52-6f5e-4c0b-a7d4-1c2b9e8f7a60")
 
-
-def _delivered_at(headers: Sequence[tuple[str, bytes]], fallback: datetime) -> datetime:
-    for key, value in headers:
-        if key == DELIVERED_AT:
-            return datetime.fromtimestamp(int(value) / 1000, UTC)
-    return fallback
 
 
 class CreditPlatform:
@@ -60,7 +54,7 @@ class CreditPlatform:
 
     # --- the inbox --------------------------------------------------------------------------------------
     def handle(self, request: AvroMessage, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
-        now = _delivered_at(headers, datetime.now(UTC))
+        now = (delivered_at(headers) or datetime.now(UTC))
         if request.schema == LOOKUP:
             return self.codec.encode(LOOKUP_REPLY, {"envelope": self._env(request.request_id, "lookup", now),
                                                    "body": self.lookup(request.body, now)})

@@ -1,4 +1,4 @@
-"""Rebuilding a consumer's copy of the list from the hub's log (``interop-hub credit replay``).
+"""Rebuilding a consumer's copy of the list from the hub's log (``interop-agency credit replay``).
 
 ``credit.list.history`` has one partition and infinite retention, and the hub writes exactly one
 record per publication in publication-id order, so the log alone rebuilds the list: from the

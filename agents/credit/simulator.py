@@ -1,4 +1,4 @@
-"""The credit platform and the joint-punishment units as Kafka processes (``interop-hub simulate credit|joint``).
+"""The credit platform and the joint-punishment units as Kafka processes (``interop-agency simulate credit|joint``).
 
 Each follows ``credit.list.history`` from where its own store stopped (a fresh or wiped store replays the
 whole log first), so a unit that joins late simply catches up.  The platform also serves its inbox
@@ -20,8 +20,8 @@ from agents.credit.joint import JointUnit
 from agents.credit.platform import CreditPlatform
 from agents.credit.replay import history_topic
 from agents.credit.store import ListStore
+from agents.inbox import answer_inbox
 from hub.codec import AvroCodec, AvroMessage, default_codec
-from hub.errors import CodecError
 from hub.flows.credit.list_log import FETCH_BYTES
 from hub.flows.credit.messages import PLATFORM
 from hub.security.users import as_principal
@@ -92,20 +92,9 @@ async def _serve_inbox(settings: HubSettings, platform: CreditPlatform, producer
     outbox = settings.topic(outbox_name(PLATFORM))
     await consumer.start()
     try:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=200, max_records=200)
-            for records in batch.values():
-                for rec in records:
-                    try:
-                        request = codec.decode(rec.value)
-                    except CodecError as exc:
-                        log.error("platform: undecodable inbox record: %s", exc)
-                        continue
-                    reply = platform.handle(request, list(rec.headers))
-                    if reply is not None:
-                        await producer.send_and_wait(outbox, reply, key=rec.key)
-            if batch:
-                await consumer.commit()
+        await answer_inbox(consumer, producer, outbox, lambda value, headers: platform.handle(codec.decode(value),
+                                                                                              list(headers)),
+                           codec, PLATFORM, stop)
     finally:
         await consumer.stop()
 

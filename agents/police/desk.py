@@ -16,6 +16,7 @@ from typing import Any
 from agents.police.events import Planned
 from agents.police.store import Measure, PoliceStore
 from agents.police.world import PoliceWorld, Vehicle
+from hub.clock import utc_datetime
 from hub.flows.police.messages import EXIT_ENTRY, HOTEL, IDENTITY, MEASURE_KIND_OF, VEHICLE
 from hub.flows.police.rows import lapse_instant_ms
 
@@ -140,7 +141,7 @@ class PoliceDesk:
         if m.kind != kind:
             return {**reply, "status": "REJECTED", "reason": f"该编号为{m.kind}措施"}
         if not self.store.end_measure(mid, "released", _ms(now)):
-            return {**reply, "status": "ALREADY_RELEASED", "released_at": _at(m.ended_at_ms)}
+            return {**reply, "status": "ALREADY_RELEASED", "released_at": utc_datetime(m.ended_at_ms)}
         return {**reply, "released_at": now}
 
     def lapsed(self, body: dict[str, Any]) -> bool:
@@ -172,8 +173,3 @@ class PoliceDesk:
                 what = "转移登记" if kind == "TRANSFER_ATTEMPT" else "抵押登记"
                 return False, f"{what}申请被拒绝：车辆已被{m.detail['court_name']}查封"
         return True, ""
-
-
-def _at(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
-

@@ -20,13 +20,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from agents.inbox import answer_inbox
 from agents.police import events
 from agents.police.desk import PoliceDesk
 from agents.police.store import PoliceStore
 from agents.police.world import PoliceWorld
 from hub.codec import AvroCodec, AvroMessage, default_codec
-from hub.errors import CodecError
 from hub.flows.police.messages import LAPSED, LOOKUPS, MEASURES, POLICE_CODE, RELEASE, SIGHTING
+from hub.outbound import delivered_at
 from hub.process import http_json
 from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
@@ -35,19 +36,11 @@ from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_
 
 log = logging.getLogger(__name__)
 
-DELIVERED_AT = "delivered-at"
 FOLLOW_S = 0.5
 REPLY_NAMESPACE = uuid.UUID("9d3a6f0e-2b7c-4e5d-8f1a-3c6b9e2d7a40")
 REPLY_OF = {**{s: s.replace("Request", "Reply") for s in LOOKUPS},
             **{s: "cn.court.interop.police.MeasureReply" for s in MEASURES},
             RELEASE: "cn.court.interop.police.MeasureReleaseAck"}
-
-
-def _delivered_at(headers: Sequence[tuple[str, bytes]]) -> datetime | None:
-    for key, value in headers:
-        if key == DELIVERED_AT:
-            return datetime.fromtimestamp(int(value) / 1000, UTC)
-    return None
 
 
 class SimulatedPolice:
@@ -64,11 +57,8 @@ class SimulatedPolice:
         return at
 
     def handle(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
-        try:
-            request = self.codec.decode(value)
-        except CodecError as exc:
-            log.error("police: undecodable inbox record: %s", exc)
-            return None
+        """The encoded reply to an inbox record (None: it needs none); raises CodecError if it does not decode."""
+        request = self.codec.decode(value)
         if request.schema == LAPSED:
             self.desk.lapsed(request.body)
             return None
@@ -78,7 +68,7 @@ class SimulatedPolice:
         stored = self.desk.store.reply(request.request_id)
         if stored is not None:
             return stored
-        now = self.seen(_delivered_at(headers) or datetime.now(UTC))
+        now = self.seen(delivered_at(headers) or datetime.now(UTC))
         body = self._body(request, now)
         env = {"message_id": str(uuid.uuid5(REPLY_NAMESPACE, f"{POLICE_CODE}/{request.request_id}")),
                "request_id": request.request_id, "correlation_id": request.envelope.get("correlation_id"),
@@ -159,15 +149,7 @@ async def run_police(settings: HubSettings, stop: asyncio.Event, seed: int = 202
     await producer.start()
     follower = asyncio.create_task(_follow_clock(police, settings, producer, outbox, stop))
     try:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=200, max_records=200)
-            for records in batch.values():
-                for rec in records:
-                    reply = police.handle(rec.value, list(rec.headers))
-                    if reply is not None:
-                        await producer.send_and_wait(outbox, reply, key=rec.key)
-            if batch:
-                await consumer.commit()
+        await answer_inbox(consumer, producer, outbox, police.handle, police.codec, POLICE_CODE, stop)
     finally:
         stop.set()
         await follower

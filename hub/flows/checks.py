@@ -62,3 +62,8 @@ def check_officer(officer: dict[str, Any], field: str = "body.officer") -> None:
     require(bool(officer["name"].strip()), "officer name is empty", f"{field}.name")
     parse_phone(officer["phone"], field=f"{field}.phone")
     check_document(officer["official_id"], "OFFICIAL_ID", f"{field}.official_id")
+
+
+def replies_of(*requests: str) -> dict[str, str]:
+    """request type -> the reply type its agency answers with (``…XRequest`` is answered by ``…XReply``)."""
+    return {r: r.removesuffix("Request") + "Reply" for r in requests}

@@ -12,11 +12,12 @@ import pytest
 from agents.bank.ledger import BankLedger
 from agents.court.adapter import CourtClient
 from agents.population import Population
-from hub.process import ChildProcess, WorkerProcess
+from agents.process import AgencyProcess
+from hub.process import WorkerProcess
 from hub.seal import KeyStore
 from hub.settings import HubSettings
-from tests.conftest import free_ports
-from topics.admin import apply_catalog
+from hub.topic_admin import apply_catalog
+from support.ports import free_ports
 from topics.catalog import DEFAULT_CATALOG
 
 HUB_TODAY = date(2025, 1, 2)  # the hub worker fixture's manual clock starts on this day (China time)
@@ -28,7 +29,7 @@ def financial_codes() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def banks(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildProcess]:
+def banks(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyProcess]:
     """Every simulated bank but one, as one process reading only each bank's own inbox."""
     settings = hub_worker.settings
     KeyStore(settings.data_dir).generate(financial_codes())
@@ -36,12 +37,8 @@ def banks(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -
     for code in financial_codes():
         if code != LATE_BANK:
             args += ["--agency", code]
-    proc = ChildProcess(settings, tmp_path_factory.mktemp("banks") / "banks.log", args)
-    proc.spawn()
-    try:
+    with AgencyProcess(settings, tmp_path_factory.mktemp("banks") / "banks.log", args) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,12 @@ from agents.bank import court_api as bank_api
 from agents.bank.ledger import AccountView, BankLedger
 from agents.bank.simulator import ledger_path
 from agents.court.adapter import CourtClient, document, officer, organisation, person, verify_receipt
+from agents.process import AgencyProcess
 from hub.codec import AvroMessage, default_codec
-from hub.process import ChildProcess
 from hub.seal import KeyStore, seal_message
+from support.kafka_tap import Tap
 from tests.acceptance.conftest import LATE_BANK
-from tests.integration.kafka_io import Tap, produce
+from tests.integration.kafka_io import produce
 from topics.catalog import agency_group_id
 
 CODEC = default_codec()
@@ -73,7 +74,7 @@ async def ask(court: CourtClient, msg: AvroMessage, schema: str | None = None) -
 
 
 @pytest.fixture
-async def court(banks: ChildProcess) -> Any:
+async def court(banks: AgencyProcess) -> Any:
     async with CourtClient(banks.settings, "京0105") as client:
         yield client
 
@@ -340,7 +341,7 @@ async def test_intensive_query_fans_out_merges_refuses_own_queries_and_escalates
                                            assistance_notice=document("ASSISTANCE_NOTICE", "自查")))
     assert allowed.schema.endswith("QueryReply")
     # the late unit comes up and answers: the merged result completes
-    late = ChildProcess(hub_worker.settings, tmp_path / "late.log", ["simulate", "banks", "--agency", LATE_BANK])
+    late = AgencyProcess(hub_worker.settings, tmp_path / "late.log", ["simulate", "banks", "--agency", LATE_BANK])
     late.spawn()
     try:
         await _wait_result(court, iq_a.request_id, lambda b: b["complete"])

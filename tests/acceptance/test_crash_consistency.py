@@ -31,14 +31,16 @@ from agents.bank.ledger import AccountView, BankLedger
 from agents.bank.simulator import ledger_path
 from agents.court.adapter import CourtClient, document, officer, person
 from agents.population import Population
+from agents.process import AgencyProcess
 from hub.broker.server import LocalBroker
 from hub.clock import SystemClock, china_today
 from hub.codec import AvroMessage
-from hub.process import ChildProcess, WorkerProcess, http_text
+from hub.process import WorkerProcess, http_text
 from hub.seal import KeyStore
 from hub.settings import HubSettings
-from tests.conftest import SettingsFactory, free_ports, stop_at_exit
-from topics.admin import apply_catalog
+from hub.topic_admin import apply_catalog
+from support.ports import free_ports
+from tests.conftest import SettingsFactory, stop_at_exit
 from topics.catalog import DEFAULT_CATALOG
 
 BANKS = ("icbc", "ccb", "abc")
@@ -57,7 +59,7 @@ class Chaos:
 
 @pytest.fixture(scope="module")
 def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-        tuple[HubSettings, LocalBroker, WorkerProcess, ChildProcess]]:
+        tuple[HubSettings, LocalBroker, WorkerProcess, AgencyProcess]]:
     (web_port,) = free_ports(1)
     settings = new_broker_settings(app_id=f"crash-{secrets.token_hex(3)}", web_port=web_port)
     broker = LocalBroker(settings)
@@ -71,7 +73,7 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
     broker.start()
     worker = WorkerProcess(settings, logs / "worker.log")
     args = ["simulate", "banks", *[a for b in BANKS for a in ("--agency", b)], "--heartbeat-interval", "2"]
-    banks = ChildProcess(settings, logs / "banks.log", args)
+    banks = AgencyProcess(settings, logs / "banks.log", args)
     try:
         asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
         KeyStore(settings.data_dir).generate(list(BANKS))

@@ -27,12 +27,13 @@ from agents.credit.joint import JointUnit
 from agents.credit.replay import replay
 from agents.credit.simulator import store_path
 from agents.credit.store import ListStore
+from agents.process import AgencyProcess
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
 from hub.domain import parse_resident_id
 from hub.flows.credit.messages import ACK, DEADLINE_EVENT, LOOKUP_REPLY, RESTRICTION_ACK, term_end_for
 from hub.metrics import sample_sum
-from hub.process import ChildProcess, WorkerProcess, settings_env
+from hub.process import WorkerProcess, settings_env
 from hub.settings import HubSettings
 from hub.working_calendar import WorkingCalendar
 from tests.acceptance.hub_http import hub_now, metrics
@@ -114,29 +115,21 @@ def wait_store(settings: HubSettings, unit: str, publication: int, timeout: floa
 
 
 @pytest.fixture(scope="module")
-def platform(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildProcess]:
-    proc = ChildProcess(hub_worker.settings, tmp_path_factory.mktemp("credit") / "platform.log",
-                        ["simulate", "credit"])
-    proc.spawn()
-    try:
+def platform(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyProcess]:
+    log = tmp_path_factory.mktemp("credit") / "platform.log"
+    with AgencyProcess(hub_worker.settings, log, ["simulate", "credit"]) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
-def caac(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildProcess]:
-    proc = ChildProcess(hub_worker.settings, tmp_path_factory.mktemp("joint") / "caac.log",
-                        ["simulate", "joint", "--unit", "caac"])
-    proc.spawn()
-    try:
+def caac(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyProcess]:
+    log = tmp_path_factory.mktemp("joint") / "caac.log"
+    with AgencyProcess(hub_worker.settings, log, ["simulate", "joint", "--unit", "caac"]) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
-async def court(platform: ChildProcess, caac: ChildProcess) -> AsyncIterator[CourtClient]:
+async def court(platform: AgencyProcess, caac: AgencyProcess) -> AsyncIterator[CourtClient]:
     async with CourtClient(platform.settings, "京0105") as client:
         yield client
 
@@ -273,7 +266,7 @@ async def test_late_joining_unit_catches_up_by_replay_and_agrees_with_the_digest
                                                                                  tmp_path) -> None:
     settings = hub_worker.settings
     last = await last_event(settings)
-    proc = ChildProcess(settings, tmp_path / "bankcredit.log", ["simulate", "joint", "--unit", "bankcredit"])
+    proc = AgencyProcess(settings, tmp_path / "bankcredit.log", ["simulate", "joint", "--unit", "bankcredit"])
     proc.spawn()
     try:
         store = wait_store(settings, "bankcredit", last["publication_id"])
@@ -391,7 +384,7 @@ async def test_replay_of_ci_sized_history_equals_the_live_list_and_point_in_time
     ListStore.wipe(store_path(settings, "platform"))
     env = {**os.environ, **settings_env(settings)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", "credit", "replay", "--consumer", "platform", "--wipe", env=env,
+        sys.executable, "-m", "agents", "credit", "replay", "--consumer", "platform", "--wipe", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out_b, err_b = await asyncio.wait_for(proc.communicate(), timeout=120)
     out, err = out_b.decode(), err_b.decode()

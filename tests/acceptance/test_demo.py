@@ -1,4 +1,4 @@
-"""The main job (`interop-hub demo`, the README's first command) end to end on the real broker."""
+"""The main job (`python -m demo`, what `./dev up` runs) end to end on the real broker."""
 
 from __future__ import annotations
 
@@ -7,18 +7,22 @@ import os
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from hub.broker.server import LocalBroker
 from hub.process import settings_env
 from hub.settings import HubSettings
-from tests.conftest import SettingsFactory, free_ports, stop_at_exit
+from support.ports import free_ports
+from tests.conftest import SettingsFactory, stop_at_exit
+
+ROOT = Path(__file__).resolve().parents[2]  # demo/ is not installed: it runs from the checkout
 
 
 def _run_demo(settings: HubSettings, *args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "hub", "demo", "--json", "--cases", "3", *args],
-                         env={**os.environ, **settings_env(settings)}, capture_output=True, text=True,
-                         timeout=420, check=False)
+    out = subprocess.run([sys.executable, "-m", "demo", "--json", "--cases", "3", *args],
+                         cwd=ROOT, env={**os.environ, **settings_env(settings)}, capture_output=True,
+                         text=True, timeout=420, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     summary: dict[str, Any] = json.loads(out.stdout)
     return summary

@@ -17,8 +17,9 @@ from stdnum.cn import ric
 
 from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, person
+from agents.process import AgencyProcess
 from hub.clock import CHINA_TZ
-from hub.process import ChildProcess, WorkerProcess
+from hub.process import WorkerProcess
 from hub.seal import KeyStore
 from hub.working_calendar import WorkingCalendar
 from tests.acceptance.hub_http import wait_row
@@ -88,7 +89,7 @@ async def test_silent_units_are_no_response_at_the_deadline_and_the_result_compl
 async def test_a_unit_answering_after_its_deadline_updates_the_result_marked_late_seed_001(
         court: CourtClient, own_hub: WorkerProcess, tmp_path) -> None:
     KeyStore(own_hub.settings.data_dir).generate([LATE_UNIT])
-    bank = ChildProcess(own_hub.settings, tmp_path / "bank.log", ["simulate", "banks", "--agency", LATE_UNIT])
+    bank = AgencyProcess(own_hub.settings, tmp_path / "bank.log", ["simulate", "banks", "--agency", LATE_UNIT])
     bank.spawn()
     try:
         updated = await results(court, STATE["iq"], lambda b: any(u["late"] for u in b["units"]), timeout=90)

@@ -19,9 +19,10 @@ from stdnum.cn import ric
 
 from agents.court.adapter import CourtClient, person
 from agents.credit import court_api as api
+from agents.process import AgencyProcess
 from hub.clock import CHINA_TZ
 from hub.flows.credit.messages import ACK, DEADLINE_EVENT
-from hub.process import ChildProcess, WorkerProcess
+from hub.process import WorkerProcess
 from hub.working_calendar import WorkingCalendar
 from tests.acceptance.hub_http import advance_to, hub_now, row, wait_row
 
@@ -114,7 +115,7 @@ async def test_list_deadlines_warn_and_expire_at_the_first_tick_at_or_after_thei
 
 async def test_a_late_acknowledgement_answers_the_row_late_art10(court: CourtClient, own_hub: WorkerProcess,
                                                                  tmp_path: Any) -> None:
-    platform = ChildProcess(own_hub.settings, tmp_path / "platform.log", ["simulate", "credit"])
+    platform = AgencyProcess(own_hub.settings, tmp_path / "platform.log", ["simulate", "credit"])
     platform.spawn()
     try:
         await court.wait_for(STATE["gone"], schema=ACK, timeout_s=90)

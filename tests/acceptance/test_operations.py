@@ -17,10 +17,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, organisation, person
+from agents.process import AgencyProcess
 from hub.codec import default_codec
-from hub.process import ChildProcess, http_text, settings_env
+from hub.process import http_text, settings_env
+from support.kafka_tap import Tap
 from tests.acceptance.conftest import LATE_BANK
-from tests.integration.kafka_io import Tap
 
 CODEC = default_codec()
 OFFICER = officer("王监督", "13900139000", "京法执证0105-0077")
@@ -110,7 +111,7 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
     _, row = hub_worker.http(f"/requests/{freeze.request_id}")
     assert row["state"] == "overdue"
     # the bank returns: the held request is delivered and answered, late; the anomaly resolves
-    late_bank = ChildProcess(settings, tmp_path / "hfb.log", ["simulate", "banks", "--agency", LATE_BANK])
+    late_bank = AgencyProcess(settings, tmp_path / "hfb.log", ["simulate", "banks", "--agency", LATE_BANK])
     late_bank.spawn()
     try:
         reply = (await court.wait_for(freeze.request_id, schema="cn.court.interop.bank.FreezeReply",

@@ -1,7 +1,7 @@
 """Police flows end to end (SPEC §4, seed 002) through the topics only, on the real broker.
 
 court (CourtClient + agents.police.court_api) → court.requests → hub worker → agency.mps.inbox →
-simulated police (``interop-hub simulate police``) → agency.mps.outbox → hub worker → court.replies
+simulated police (``interop-agency simulate police``) → agency.mps.outbox → hub worker → court.replies
 (look-up and measure replies) / court.notices (sightings, lapses, release acknowledgements).
 
 The tests of this module run in order and share one court connection: measures are placed, the
@@ -23,12 +23,14 @@ from stdnum.cn import ric
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from agents.police import court_api as api
 from agents.police.world import PoliceWorld, Resident
+from agents.process import AgencyProcess
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage, default_codec
 from hub.flows.police.messages import LAPSED, MEASURE_REPLY, RELEASE_ACK, SIGHTING
 from hub.flows.police.rows import lapse_instant_ms
-from hub.process import ChildProcess, WorkerProcess
-from tests.integration.kafka_io import Tap, produce
+from hub.process import WorkerProcess
+from support.kafka_tap import Tap
+from tests.integration.kafka_io import produce
 
 CODEC = default_codec()
 WORLD = PoliceWorld.generate(2024)
@@ -72,18 +74,14 @@ async def ask(court: CourtClient, msg: AvroMessage, schema: str | None = None) -
 
 
 @pytest.fixture(scope="module")
-def police(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChildProcess]:
-    proc = ChildProcess(hub_worker.settings, tmp_path_factory.mktemp("police") / "police.log",
-                        ["simulate", "police"])
-    proc.spawn()
-    try:
+def police(hub_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyProcess]:
+    log = tmp_path_factory.mktemp("police") / "police.log"
+    with AgencyProcess(hub_worker.settings, log, ["simulate", "police"]) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
-async def court(police: ChildProcess) -> AsyncIterator[CourtClient]:
+async def court(police: AgencyProcess) -> AsyncIterator[CourtClient]:
     async with CourtClient(police.settings, "京0105") as client:
         yield client
 

@@ -15,8 +15,8 @@ from hub.broker.server import LocalBroker
 from hub.process import settings_env
 from hub.security.users import admin_settings
 from hub.settings import HubSettings
+from hub.topic_admin import apply_catalog
 from tests.conftest import SettingsFactory, stop_at_exit
-from topics.admin import apply_catalog
 from topics.catalog import DEFAULT_CATALOG
 
 

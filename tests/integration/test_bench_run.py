@@ -1,6 +1,6 @@
-"""``interop-hub bench`` end to end on the session's broker, at a CI size: every figure is measured.
+"""``python -m bench`` end to end on the session's broker, at a CI size: every figure is measured.
 
-The full run (``interop-hub bench``, minutes) is a command, not a test; this one proves the harness
+The full run (``python -m bench``, minutes) is a command, not a test; this one proves the harness
 starts the hub, the simulated bank, both baselines, the replay and the recovering workers, and
 reports a number for each figure with its baseline ratio.
 """
@@ -31,7 +31,7 @@ def test_a_ci_sized_bench_reports_every_figure_with_its_ratio(broker_settings: H
     args = ["--json", "--quick", "--repeat", "1", "--bootstrap", broker_settings.bootstrap_servers,
             "--requests", "400", "--peak-seconds", "2", "--latency-seconds", "2", "--events", "500",
             "--outstanding", "2000"]
-    proc = subprocess.run([sys.executable, "-m", "hub", "bench", *args], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                           timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaProducer
 
 from hub.codec import MARKER, default_codec
 from hub.process import WorkerProcess
-from tests.integration.kafka_io import Tap
-from tests.unit.test_hostile_input import RULE_BREAKS, court, valid_freeze
+from support.kafka_tap import Tap
+from tests.unit.hub.test_intake_hostile_input import RULE_BREAKS, court, valid_freeze
 
 CODEC = default_codec()
 CASES = 300

@@ -14,7 +14,8 @@ from hub.clock import ManualClock
 from hub.codec import default_codec
 from hub.envelope import envelope, message, new_id
 from hub.process import WorkerProcess, http_json
-from tests.integration.kafka_io import Tap, produce
+from support.kafka_tap import Tap
+from tests.integration.kafka_io import produce
 
 CODEC = default_codec()
 REQUESTS, REPLIES, DEAD = "court.requests", "court.replies", "ops.deadletter"

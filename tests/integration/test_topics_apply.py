@@ -13,7 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from hub.process import settings_env
 from hub.settings import HubSettings
-from topics.admin import apply_catalog
+from hub.topic_admin import apply_catalog
 from topics.catalog import DEFAULT_CATALOG, Role
 
 

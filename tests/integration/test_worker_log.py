@@ -27,9 +27,9 @@ from hub.clock import SystemClock
 from hub.codec import default_codec
 from hub.process import WorkerProcess
 from hub.settings import HubSettings
-from tests.conftest import free_ports
+from hub.topic_admin import apply_catalog
+from support.ports import free_ports
 from tests.integration.kafka_io import produce
-from topics.admin import apply_catalog
 from topics.catalog import DEFAULT_CATALOG
 
 CHECK_INTERVAL_S = 1.0 * 2.5  # BROKER_COMMIT_INTERVAL * 2.5 (faust/transport/consumer.py)
@@ -80,7 +80,7 @@ async def test_idle_then_busy_worker_logs_no_error(
         update={"web_port": web_port, "app_id": f"hub-log-{secrets.token_hex(4)}", "log_format": log_format,
                 "topic_prefix": f"log{secrets.token_hex(3)}."}
     )
-    await apply_catalog(DEFAULT_CATALOG, settings)  # also warms up the group coordinator (topics.admin)
+    await apply_catalog(DEFAULT_CATALOG, settings)  # also warms up the group coordinator (hub.topic_admin)
     worker = WorkerProcess(settings, tmp_path / "worker.log")
     codec = default_codec()
     try:

@@ -1,4 +1,5 @@
-"""Run the ``interop-hub`` CLI as a subprocess with nothing listening: every port free, a temp data dir."""
+"""Run a CLI (``interop-hub``, ``interop-agency``) as a subprocess with nothing listening: every port free, a temp
+data dir."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_ports
+from support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_offline(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m hub *args`` against unused ports; ``env`` adds or overrides ``HUB_*`` variables."""
+def run_offline(tmp_path: Path, *args: str, program: str = "hub", **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m <program> *args`` against unused ports; ``env`` adds or overrides ``HUB_*`` variables."""
     kafka, controller, web = free_ports(3)
     base = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     base.update(
@@ -21,5 +22,5 @@ def run_offline(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedP
         HUB_CONTROLLER_PORT=str(controller), HUB_WEB_PORT=str(web), HUB_EVENT_LOOP="asyncio",
     )
     base.update(env)
-    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env=base, capture_output=True,
+    return subprocess.run([sys.executable, "-m", program, *args], cwd=ROOT, env=base, capture_output=True,
                           text=True, timeout=120, check=False)

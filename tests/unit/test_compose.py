@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from hub.cli import build_parser
+from demo.main_job import build_parser as main_job_parser
+from hub.cli import build_parser as hub_parser
 from hub.settings import ENV_PREFIX, HubSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+#: what a service of the project's image may run, and the parser of its arguments
+PROGRAMS: dict[tuple[str, ...], Callable[[], argparse.ArgumentParser]] = {
+    ("interop-hub",): hub_parser,
+    ("python", "-m", "demo"): main_job_parser,
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,28 +34,30 @@ def _project_services(compose: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_compose_runs_the_main_job_secure_by_default(compose: dict[str, Any]) -> None:
-    """The same `interop-hub demo` as `./dev up` (secure unless --plain), with what it needs in the image."""
+    """The same `python -m demo` as `./dev up` (secure unless --plain), with what it needs in the image."""
     job = compose["services"]["main-job"]
-    assert job["build"] == "." and job["command"][:2] == ["interop-hub", "demo"]
+    assert job["build"] == "." and job["command"][:3] == ["python", "-m", "demo"]
     assert "--plain" not in job["command"]
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    for needed in ("openjdk-17-jre-headless", "maven", "prometheus", "interop-hub broker fetch", "COPY prometheus"):
+    for needed in ("openjdk-17-jre-headless", "maven", "prometheus", "interop-hub broker fetch", "COPY prometheus",
+                   "COPY demo demo", "COPY support support", "WORKDIR /app"):
         assert needed in dockerfile, needed
     assert "kafka" not in compose["services"], "no second, unauthenticated Kafka beside the main job"
 
 
 def test_every_project_command_exists_in_the_cli(compose: dict[str, Any]) -> None:
-    parser = build_parser()
     services = _project_services(compose)
     assert services, "no service runs the project's image"
     for name, svc in services.items():
         cmd = svc["command"]
         argv = cmd if isinstance(cmd, list) else shlex.split(cmd)
-        assert argv[0] == "interop-hub", f"{name}: {argv}"
+        programs = [prefix for prefix in PROGRAMS if tuple(argv[:len(prefix)]) == prefix]
+        assert programs, f"{name}: {argv} runs neither interop-hub nor the main job"
+        [program] = programs
         try:
-            args = parser.parse_args(argv[1:])
-        except SystemExit as exc:  # argparse exits on an unknown command
-            raise AssertionError(f"{name}: `{' '.join(argv)}` is not an interop-hub command") from exc
+            args = PROGRAMS[program]().parse_args(argv[len(program):])
+        except SystemExit as exc:  # argparse exits on an unknown command or flag
+            raise AssertionError(f"{name}: `{' '.join(argv)}` is not a command of {' '.join(program)}") from exc
         assert callable(args.func)
 
 

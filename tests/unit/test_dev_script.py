@@ -227,3 +227,21 @@ def test_ci_runs_dev_test_in_a_fresh_virtualenv_and_installs_nothing_itself(m: M
         assert Path(venv).name == "venv" and Path(venv).parent.parent == m.tmp and not Path(venv).exists()
         venvs.append(venv)
     assert venvs[0] != venvs[1]
+
+
+def test_up_ends_in_the_main_job_with_the_extra_arguments(m: Machine) -> None:
+    """`./dev up --json` fetches the broker, then runs `python -m demo --json` from the checkout (demo/ is not
+    installed): the virtualenv exists and is up to date, so nothing else runs."""
+    m.setup()
+    m.fake("sha256sum", "echo 0123456789abcdef0123  pyproject.toml")
+    m.fake("cut", "echo 0123456789abcdef")
+    (m.repo / "pyproject.toml").write_text("", encoding="utf-8")
+    (m.venv / "bin").mkdir(parents=True)
+    for name in ("python", "interop-hub"):
+        script = m.venv / "bin" / name
+        script.write_text(f'#!/bin/sh\necho "venv/{name} $*" >> "{m.log}"\n', encoding="utf-8")
+        script.chmod(0o755)
+    (m.venv / ".installed-0123456789abcdef").touch()
+    done = m.dev("up", "--json", dry_run=False)
+    assert done.returncode == 0, done.stderr
+    assert m.calls()[-2:] == ["venv/interop-hub broker fetch", "venv/python -m demo --json"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.domain import parse_account_number, parse_amount_fen, parse_currency
 from hub.errors import ValidationError
-from hub.flows.checks import check_case, check_document, check_officer, check_subject, require
+from hub.flows.checks import check_case, check_document, check_officer, check_subject, replies_of, require
 from topics.courts import Court
 
 NS = "cn.court.interop.bank"
@@ -26,13 +26,7 @@ INTENSIVE_RESULT = f"{NS}.IntensiveQueryResult"
 ESCALATION = f"{NS}.SupervisionEscalation"
 
 #: request type -> the reply type the bank answers with
-REPLY_OF = {
-    QUERY: f"{NS}.QueryReply",
-    FREEZE: f"{NS}.FreezeReply",
-    CONTINUE_FREEZE: f"{NS}.ContinueFreezeReply",
-    UNFREEZE: f"{NS}.UnfreezeReply",
-    DEDUCT: f"{NS}.DeductReply",
-}
+REPLY_OF = replies_of(QUERY, FREEZE, CONTINUE_FREEZE, UNFREEZE, DEDUCT)
 SINGLE_REQUESTS = tuple(REPLY_OF)
 REPLIES = tuple(REPLY_OF.values())
 
@@ -72,22 +66,23 @@ def validate_freeze(body: dict[str, Any], sender: str, today: date) -> None:
     _legal_basis(body)
 
 
-def validate_continue_freeze(body: dict[str, Any], sender: str, today: date) -> None:
-    """000 §10: continued freeze names the existing freeze and its new end."""
+def _existing_freeze(body: dict[str, Any], sender: str, today: date) -> None:
+    """What a continued freeze and an unfreeze share: the freeze they name, its account and amount, the basis."""
     _common(body, sender, today)
     require(bool(body["freeze_id"].strip()), "freeze_id is empty", "body.freeze_id")
     parse_account_number(body["account_number"], field="body.account_number")
     _money(body["amount"], "body.amount")
-    require(body["new_end_date"] > today, "new end date must lie in the future", "body.new_end_date")
     _legal_basis(body)
+
+
+def validate_continue_freeze(body: dict[str, Any], sender: str, today: date) -> None:
+    """000 §10: continued freeze names the existing freeze and its new end."""
+    _existing_freeze(body, sender, today)
+    require(body["new_end_date"] > today, "new end date must lie in the future", "body.new_end_date")
 
 
 def validate_unfreeze(body: dict[str, Any], sender: str, today: date) -> None:
-    _common(body, sender, today)
-    require(bool(body["freeze_id"].strip()), "freeze_id is empty", "body.freeze_id")
-    parse_account_number(body["account_number"], field="body.account_number")
-    _money(body["amount"], "body.amount")
-    _legal_basis(body)
+    _existing_freeze(body, sender, today)
 
 
 def validate_deduct(body: dict[str, Any], sender: str, today: date) -> None:

@@ -1,7 +1,7 @@
 """Reading a single-partition log topic of the list from the start (``credit.list.history``, the journal).
 
 The hub rebuilds its sequencer with it (:mod:`hub.flows.credit.journal`); the credit platform, the
-joint-punishment units and ``interop-hub credit replay`` rebuild their copies with it
+joint-punishment units and ``interop-agency credit replay`` rebuild their copies with it
 (:mod:`agents.credit.replay`).  Records are fetched with ``getmany`` in large batches and decoded
 with the hub's codec.
 """

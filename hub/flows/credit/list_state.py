@@ -1,6 +1,6 @@
 """The dishonest-debtor list as a pure state machine over publications, and its digest.
 
-The hub and every consumer (credit platform, joint-punishment units, ``interop-hub credit replay``)
+The hub and every consumer (credit platform, joint-punishment units, ``interop-agency credit replay``)
 apply ListEvents with :func:`ListState.apply`, so a copy rebuilt from the history topic is the
 hub's list by construction, and :func:`list_digest` proves it.
 

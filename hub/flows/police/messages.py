@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from hub.errors import ValidationError
-from hub.flows.checks import check_case, check_document, check_officer, check_subject, require
+from hub.flows.checks import check_case, check_document, check_officer, check_subject, replies_of, require
 
 NS = "cn.court.interop.police"
 POLICE_CODE = "mps"  # the Ministry of Public Security's agency code (topics.agencies)
@@ -33,12 +33,7 @@ SIGHTING = f"{NS}.Sighting"
 LAPSED = f"{NS}.MeasureLapsed"
 
 #: look-up request -> its reply
-LOOKUP_REPLY_OF = {
-    IDENTITY: f"{NS}.IdentityLookupReply",
-    EXIT_ENTRY: f"{NS}.ExitEntryLookupReply",
-    VEHICLE: f"{NS}.VehicleLookupReply",
-    HOTEL: f"{NS}.HotelStayLookupReply",
-}
+LOOKUP_REPLY_OF = replies_of(IDENTITY, EXIT_ENTRY, VEHICLE, HOTEL)
 LOOKUPS = tuple(LOOKUP_REPLY_OF)
 LOOKUP_REPLIES = tuple(LOOKUP_REPLY_OF.values())
 
@@ -113,9 +108,7 @@ def validate_identity(body: dict[str, Any], sender: str, today: date) -> None:
 
 def validate_exit_entry(body: dict[str, Any], sender: str, today: date) -> None:
     """002 §2(二)2-3: exit-entry documents and crossings of a natural person."""
-    _common(body, sender, today)
-    _person_only(body, "an exit-entry look-up")
-    _window(body)
+    _person_in_window(body, sender, today, "an exit-entry look-up")
 
 
 def validate_vehicle(body: dict[str, Any], sender: str, today: date) -> None:
@@ -127,8 +120,12 @@ def validate_vehicle(body: dict[str, Any], sender: str, today: date) -> None:
 
 def validate_hotel(body: dict[str, Any], sender: str, today: date) -> None:
     """002 §2(二)5: hotel stays of a debtor."""
+    _person_in_window(body, sender, today, "a hotel-stay look-up")
+
+
+def _person_in_window(body: dict[str, Any], sender: str, today: date, what: str) -> None:
     _common(body, sender, today)
-    _person_only(body, "a hotel-stay look-up")
+    _person_only(body, what)
     _window(body)
 
 

@@ -25,7 +25,7 @@ from hub.flows.credit.list_log import LogBatch
 from hub.flows.credit.messages import PLATFORM
 from hub.memory_backend import MemoryHub, Sent
 from hub.settings import HubSettings
-from tests.unit.test_credit_rules import CASE_NO, COURT
+from tests.unit.hub.flows.credit.test_list_rules import CASE_NO, COURT
 from topics.catalog import inbox_name, outbox_name
 
 CODEC = default_codec()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from agents.court.adapter import person
+from hub.codec import AvroMessage
 from hub.deadletter import DEAD_LETTER
 from hub.flows.credit.messages import (
     ACK,
@@ -21,7 +22,7 @@ from hub.flows.credit.messages import (
 from hub.lifecycle import State, new_record, transition
 from hub.outbound import DELIVERED_AT
 from hub.working_calendar import end_of_day_ms
-from tests.unit.test_credit_rules import ADULT, decision, restriction, rid
+from tests.unit.hub.flows.credit.test_list_rules import ADULT, decision, restriction, rid
 
 from .conftest import CASE_NO, CODEC, INBOX, OUTBOX, CreditHub
 
@@ -198,13 +199,18 @@ async def test_restriction_lift_is_due_three_working_days_after_performance_004_
 # --- what the platform may not answer ------------------------------------------------------------------------
 
 
-async def test_reply_to_an_unknown_request_is_dead_lettered_and_the_platform_told(credit_hub: CreditHub) -> None:
+async def _platform_reply(credit_hub: CreditHub) -> AvroMessage:
+    """The platform's own reply to a look-up the hub delivered (to be made hostile by the test)."""
     raw = _lookup(credit_hub)
     await credit_hub.hub.receive("court.requests", CASE_NO.encode(), raw)
     [delivered] = credit_hub.sent_to(INBOX)
     reply = credit_hub.platform.handle(CODEC.decode(raw), list(delivered.headers))
     assert reply is not None
-    stranger = CODEC.decode(reply)
+    return CODEC.decode(reply)
+
+
+async def test_reply_to_an_unknown_request_is_dead_lettered_and_the_platform_told(credit_hub: CreditHub) -> None:
+    stranger = await _platform_reply(credit_hub)
     stranger.envelope["request_id"] = "never-sent"
     await credit_hub.hub.receive(OUTBOX, CASE_NO.encode(), CODEC.encode_message(stranger))
     assert _rejections(credit_hub, INBOX) == [("unknown_request", "unknown_request")]
@@ -218,12 +224,7 @@ async def test_reply_to_another_agencys_request_is_dead_lettered(credit_hub: Cre
     bank_row = new_record("bank-1", type_="AccountQueryRequest", court="京0105", case=CASE_NO, agency="icbc",
                           now_ms=now, partition=0, deadline=None)
     ctx.requests.put(transition(transition(bank_row, State.ROUTED, now), State.DELIVERED, now))
-    raw = _lookup(credit_hub)
-    await credit_hub.hub.receive("court.requests", CASE_NO.encode(), raw)
-    [delivered] = credit_hub.sent_to(INBOX)
-    reply = credit_hub.platform.handle(CODEC.decode(raw), list(delivered.headers))
-    assert reply is not None
-    misdirected = CODEC.decode(reply)
+    misdirected = await _platform_reply(credit_hub)
     misdirected.envelope["request_id"] = "bank-1"
     await credit_hub.hub.receive(OUTBOX, CASE_NO.encode(), CODEC.encode_message(misdirected))
     assert _rejections(credit_hub, INBOX) == [("wrong_agency", "wrong_agency")]

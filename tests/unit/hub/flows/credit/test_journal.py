@@ -15,7 +15,7 @@ from hub.flows.credit.messages import DEADLINE_EVENT, DECISION
 from hub.lifecycle import State
 from hub.transport import Headers
 from hub.working_calendar import end_of_day_ms
-from tests.unit.test_credit_rules import decision
+from tests.unit.hub.flows.credit.test_list_rules import decision
 
 from .conftest import CreditHub
 

@@ -1,0 +1,45 @@
+"""``python -m bench``: the hub's performance, measured on a real broker in one run.
+
+Usage::
+
+    python -m bench                        # everything, 3 repeats, medians; ~15-20 minutes on 2 cores
+    python -m bench --quick                # small N, 1 repeat: a smoke run in under 2 minutes
+    python -m bench --json                 # the figures as JSON (value = median, runs, ratio, target)
+    python -m bench --only codec,replay    # a subset: codec, baselines, roundtrip, latency, replay, memory
+    python -m bench --outstanding 1000000 --only memory --repeat 1   # (5) at the target's size
+    python -m bench --profile              # also sample the hub worker and the bank with py-spy
+    python -m bench --bootstrap host:9092 --keep --output bench.json
+
+It runs from the checkout's root (``bench`` is dev-only code, not in the wheel).  It starts its own
+single-node broker on free ports with a temporary data dir (unless
+``--bootstrap`` is given), runs every process it measures as a child, uses a fresh topic prefix
+and app id for each, and stops everything it started.  Each figure is the median of
+``--repeat`` runs (default 3) and is shown with its ratio to the baseline measured in the same
+run; the machine may be shared, so compare ratios rather than absolute numbers.
+
+Figures:
+
+1. baselines: ``relay_events_per_s`` (raw aiokafka consume -> produce) and ``faust_events_per_s``
+   (a bare faust agent that only forwards, app ``bench.forwarder``), over the same backlog of
+   encoded QueryRequests on 4 partitions; events = records consumed + produced per second;
+2. ``round_trips_per_s``: court -> hub -> simulated icbc -> hub -> court, a backlog of requests
+   written by an aiokafka producer to ``court.requests``, replies counted on ``court.replies``;
+   ``hub_events_per_s``: records the hub consumed + produced per second (audit and changelog
+   records included), with its ratio to each baseline (target >= 2,000 rt/s and >= 0.7 x faust);
+3. ``latency_p50/p95/p99_ms`` at half the peak rate, open loop (target p99 <= 250 ms);
+4. ``replay_events_per_s``: ``agents.credit.replay.replay`` of N generated ListEvents from
+   ``credit.list.history`` vs a raw aiokafka consume of the same topic (target >= 100,000/s);
+5. ``rss_worker_mb`` (a hub worker holding N outstanding requests in its ``requests`` table,
+   RocksDB-backed by default, after a cold rebuild), ``recovery_cold_s`` (spawn -> ``/ready`` of a
+   worker with an empty data dir restoring N changelog rows written directly with aiokafka),
+   ``recovery_restart_s`` and ``rss_worker_restarted_mb`` (that worker stopped and started again
+   on its data dir) and, for comparison, ``rss_plain_dict_mb`` (N records as faust's memory store
+   would hold them) (target <= 1 GB and <= 30 s for 1M rows).  N is ``--outstanding``, 100,000 by
+   default; ``--outstanding 1000000`` measures the target's size;
+6. ``codec_us_ours`` vs ``codec_us_avro``: encode + decode per message, our codec vs the Apache
+   ``avro`` package (a dev dependency) (target >= 10 x).
+
+``--profile`` needs py-spy (``pip install py-spy``; not a dependency of the hub): it samples
+the hub worker and the bank simulator during an extra peak run, and the bench process itself during
+an extra list replay, and lists the top functions of each.
+"""
