@@ -29,8 +29,7 @@ from agents.process import AgencyProcess
 from demo.bank_police_scenario import OUTAGE_BANK, STEPS, Scenario
 from demo.prometheus import DemoPrometheus
 from demo.summary import Summary, render, summarise
-from hub.audit import verify
-from hub.audit_io import read_topic
+from hub.audit_io import verify_log
 from hub.broker.server import BrokerStatus, LocalBroker
 from hub.cli import program_parser, run
 from hub.codec import default_codec
@@ -42,6 +41,7 @@ from hub.security.apply import apply_security
 from hub.security.users import admin_settings, as_principal
 from hub.settings import HubSettings
 from hub.topic_admin import ApplyReport, apply_catalog
+from hub.tree_heads import HUB_KEY, public_key_from_b64
 from topics.catalog import COURT_GATEWAY, DEFAULT_CATALOG, HUB, Role
 
 
@@ -75,8 +75,12 @@ def _progress(plain: bool) -> Iterator[Callable[[str], None]]:
 
 
 async def _audit(settings: HubSettings) -> tuple[bool, int]:
-    report = await verify(default_codec(), read_topic(settings, settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name)))
-    return report.ok, report.records
+    """Every chain of the audit log and every tree head the hub signed: intact?  And how many entries."""
+    keys = KeyStore(settings.data_dir)
+    report = await verify_log(settings, default_codec(), settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name),
+                              settings.topic(DEFAULT_CATALOG.one(Role.AUDIT_HEADS).name),
+                              lambda: public_key_from_b64(keys.public_key_b64(HUB_KEY)))
+    return report.ok and bool(report.heads), report.entries
 
 
 def _bring_up(settings: HubSettings, plain: bool) -> tuple[BrokerStatus, ApplyReport, HubSettings, str]:

@@ -146,7 +146,8 @@ def render(s: Summary, console: Console | None = None) -> None:
                   f"{s.list_unit_listings} listings in force, digest "
                   f"{'matches the hub' if s.list_digest_matches else 'DIFFERS'}")
     facts.add_row("dead letters", f"{s.dead_letters:.0f}")
-    facts.add_row("audit chain", f"{'verified' if s.audit_chain_verified else 'BROKEN'} ({s.audit_records} records)")
+    facts.add_row("audit log", f"{'verified' if s.audit_chain_verified else 'BROKEN'} ({s.audit_records} entries, "
+                               "every chain and signed tree head)")
     facts.add_row("broker / topics", f"{s.broker} ({s.security}) / {s.topics_total} "
                   f"({s.topics_created} created this run)")
     facts.add_row("metrics", s.metrics_url)

@@ -1,7 +1,8 @@
 """The hub's audit trail as flows use it: entries appended in causal order, dead letters recorded.
 
 While a message is handled its effects' entries are held (:meth:`AuditTrail.hold`) until its own
-ACCEPT or REJECT entry is appended, so the trail reads cause first, then effects.
+ACCEPT or REJECT entry is appended, so the trail reads cause first, then effects.  The entries go to
+the audit log of the partition being handled (:class:`~hub.audit_writer.AuditWriter`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
-from hub.audit import AuditEntry, AuditLog
+from hub.audit_log import AuditEntry
+from hub.audit_writer import AuditWriter
 from hub.codec import AvroMessage
 from hub.deadletter import RawRecord
 from hub.errors import CatalogError, HubError
@@ -22,17 +24,16 @@ _held: ContextVar[list[AuditEntry] | None] = ContextVar("held_audit_entries", de
 
 
 class AuditTrail:
-    def __init__(self, runtime: HubRuntime, log: AuditLog) -> None:
+    def __init__(self, runtime: HubRuntime, writer: AuditWriter) -> None:
         self.runtime = runtime
-        self.log = log
+        self.writer = writer
 
     async def append(self, entry: AuditEntry) -> None:
         held = _held.get()
         if held is not None:
             held.append(entry)
             return
-        await self.log.append(entry)
-        self.runtime.metrics.audit_records_total.labels(entry.action).inc()
+        await self.writer.append(entry)
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[list[AuditEntry]]:

@@ -47,7 +47,8 @@ COMMAND_MODULES = (
     "hub.schema_commands",
     "hub.worker_commands",
     "hub.keys_commands",
-    "hub.ops_commands",
+    "hub.request_commands",
+    "hub.audit_commands",
     "hub.calendar_commands",
     "hub.security.commands",
 )

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.audit import AuditLog, Loader
 from hub.audit_trail import AuditTrail
+from hub.audit_writer import AuditWriter, LastBatch
 from hub.clock import Clock
 from hub.codec import AvroCodec
 from hub.deadletter import DeadLetters
@@ -22,7 +22,7 @@ from hub.outbound import Outbound
 from hub.runtime import HubRuntime
 from hub.settings import HubSettings
 from hub.transport import RowTable, Sender, send_acked
-from topics.catalog import Role
+from topics.catalog import HUB_PARTITIONS, Role
 
 #: make_table(catalog table name, large=..., observers=...) -> the table (see ``topics.catalog.HUB_TABLES``)
 TableMaker = Callable[..., RowTable]
@@ -37,12 +37,13 @@ class TopicNames:
     anomalies: str
     ticks: str
     audit: str
+    audit_heads: str
 
     @classmethod
     def of(cls, runtime: HubRuntime) -> TopicNames:
         one = runtime.catalog.one
         return cls(one(Role.COURT_REPLIES).name, one(Role.COURT_NOTICES).name, one(Role.ANOMALIES).name,
-                   one(Role.TICKS).name, one(Role.AUDIT).name)
+                   one(Role.TICKS).name, one(Role.AUDIT).name, one(Role.AUDIT_HEADS).name)
 
 
 @dataclass(frozen=True)
@@ -77,19 +78,40 @@ class HubContext:
         return self.make_table(name, large=large)
 
 
-def build_context(runtime: HubRuntime, sender: Sender, make_table: TableMaker,
-                  load_last_audit: Loader | None = None,
+@dataclass(frozen=True)
+class AuditSource:
+    """What the audit log's writer needs from the process: each chain's last stored batch, the partitions
+    this process owns, and the hub's signing key (None: no tree heads are signed)."""
+
+    last_batch: LastBatch
+    owned: Callable[[], list[int]]
+    signer: Callable[[], tuple[str, Any]] | None = None
+
+
+async def _no_batch(chain: int) -> None:
+    return None
+
+
+#: one process that owns every partition and keeps its chains from the start (the in-process hub)
+ALL_PARTITIONS = AuditSource(_no_batch, lambda: list(range(HUB_PARTITIONS)))
+
+
+def build_context(runtime: HubRuntime, sender: Sender, make_table: TableMaker, *,
+                  audit_source: AuditSource = ALL_PARTITIONS,
                   tables_recovered: Callable[[], bool] = lambda: True) -> HubContext:
     """The context of one hub process; flows register on it next (:func:`hub.flows.register_all`)."""
     hooks = FlowHooks()
     names = TopicNames.of(runtime)
-    audit_topic = runtime.settings.topic(names.audit)
+    settings = runtime.settings
+    writer = AuditWriter(runtime, sender, settings.topic(names.audit), settings.topic(names.audit_heads),
+                         audit_source.last_batch, audit_source.owned, audit_source.signer)
+    audit = AuditTrail(runtime, writer)
 
-    async def send_audit(value: bytes, key: str) -> None:
-        # Enqueued in chain order (under the audit lock); the producer delivers in that order.
-        await sender.send_soon(audit_topic, key, value, None)
-
-    audit = AuditTrail(runtime, AuditLog(runtime.codec, runtime.clock, send_audit, load_last_audit))
+    @hooks.every(settings.audit_head_interval_s)
+    async def audit_batches_and_heads() -> None:
+        """Batches also leave before every commit; this bounds how long an idle chain's entries wait."""
+        await writer.flush()
+        await writer.publish_heads(runtime.clock.now_ms(), int(settings.audit_head_idle_s * 1000))
 
     async def send_dead_letter(topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> int:
         return await send_acked(sender, topic, key, value, headers)

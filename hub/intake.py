@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hub.audit import AuditEntry
+from hub.audit_log import AuditEntry
+from hub.audit_writer import in_chain
 from hub.codec import AvroMessage, check_size
 from hub.context import HubContext
 from hub.deadletter import RawRecord
@@ -37,37 +38,44 @@ class Intake:
     def __init__(self, ctx: HubContext) -> None:
         self.ctx = ctx
 
+    # Everything written while a record is handled belongs to the audit chain of the record's partition.
     async def court_message(self, msg: AvroMessage, record: RawRecord) -> None:
-        await self.dispatch(self.ctx.hooks.court_routes, Role.COURT_REQUESTS, msg, record)
+        with in_chain(record.partition):
+            await self.dispatch(self.ctx.hooks.court_routes, Role.COURT_REQUESTS, msg, record)
 
     async def agency_message(self, msg: AvroMessage, record: RawRecord) -> None:
-        try:
-            self.check_agency_sender(msg, record)
-        except WrongSender as exc:
-            await self.reject(Role.AGENCY_OUTBOX, msg, record, exc)
-            return
-        await self.dispatch(self.ctx.hooks.agency_routes, Role.AGENCY_OUTBOX, msg, record)
+        with in_chain(record.partition):
+            try:
+                self.check_agency_sender(msg, record)
+            except WrongSender as exc:
+                await self.reject(Role.AGENCY_OUTBOX, msg, record, exc)
+                return
+            await self.dispatch(self.ctx.hooks.agency_routes, Role.AGENCY_OUTBOX, msg, record)
 
     async def internal_message(self, msg: AvroMessage, record: RawRecord) -> None:
         """A message the hub sent to one of its own partitions (``hub.ticks``): a tick or a flow's outcome."""
         if msg.schema == TICK:
             await self.tick(record.partition, self.ctx.clock.now_ms())
             return
-        handler = self.ctx.hooks.internal_routes.get(msg.schema)
-        if handler is None:
-            await self.ctx.dead_letters.reject(record, msg, NoRoute(f"no flow handles {msg.schema} on hub.ticks"))
-            return
-        await handler(msg, record)
+        with in_chain(record.partition):
+            handler = self.ctx.hooks.internal_routes.get(msg.schema)
+            if handler is None:
+                error = NoRoute(f"no flow handles {msg.schema} on hub.ticks")
+                await self.ctx.dead_letters.reject(record, msg, error)
+                return
+            await handler(msg, record)
 
     async def tick(self, partition: int, now_ms: int) -> None:
-        for handler in self.ctx.hooks.ticks:
-            try:
-                await handler(partition, now_ms)
-            except Exception:  # one failing check must not stop the others; the next tick runs it again
-                log.exception("tick handler %s failed on partition %d", handler.__qualname__, partition)
+        with in_chain(partition):
+            for handler in self.ctx.hooks.ticks:
+                try:
+                    await handler(partition, now_ms)
+                except Exception:  # one failing check must not stop the others; the next tick runs it again
+                    log.exception("tick handler %s failed on partition %d", handler.__qualname__, partition)
 
     async def undecodable(self, exc: BaseException, record: RawRecord) -> None:
-        await self.ctx.dead_letters.undecodable(exc, record)
+        with in_chain(record.partition):
+            await self.ctx.dead_letters.undecodable(exc, record)
 
     async def reject(self, role: Role, msg: AvroMessage, record: RawRecord, error: HubError) -> None:
         """Dead-letter and answer; a court request also gets a ``rejected`` row in the request table."""

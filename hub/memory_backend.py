@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.audit_log import Batch
 from hub.codec import AvroMessage
 from hub.context import HubContext, build_context
 from hub.deadletter import RawRecord
@@ -126,6 +127,15 @@ class MemoryHub:
             await self.intake.internal_message(msg, record)
         else:
             raise CatalogError(f"the hub does not consume {catalog_topic}", field="topic")
+
+    async def audit_entries(self) -> list[dict[str, Any]]:
+        """Every audit entry written so far (batches flushed first), chain by chain, in order."""
+        await self.ctx.audit.writer.flush()
+        codec = self.ctx.codec
+        batches = [Batch.from_message(codec.decode(s.value or b""))
+                   for s in self.sender.on(self.ctx.settings.topic(self.ctx.topics.audit))]
+        return [codec.decode(e).body for b in sorted(batches, key=lambda b: (b.chain, b.first_index))
+                for e in b.entries]
 
     async def send(self, catalog_topic: str, key: str, msg: AvroMessage, partition: int = 0) -> None:
         """Encode ``msg`` and receive it (a court's or an agency's message)."""

@@ -38,6 +38,8 @@ class HubMetrics:
     notices_acknowledged_total: Counter
     notices_overdue_total: Counter
     audit_records_total: Counter
+    audit_batches_total: Counter
+    audit_tree_heads_total: Counter
     consumer_lag_messages: Gauge
     list_size: Gauge
     list_publications_total: Counter
@@ -125,7 +127,15 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
             namespace=NAMESPACE, registry=registry,
         ),
         audit_records_total=Counter(
-            "audit_records_total", "Audit records appended, by action", ["action"], namespace=NAMESPACE,
+            "audit_records_total", "Audit log entries written, by action", ["action"], namespace=NAMESPACE,
+            registry=registry,
+        ),
+        audit_batches_total=Counter(
+            "audit_batches_total", "Audit log batches (Kafka records) written", namespace=NAMESPACE,
+            registry=registry,
+        ),
+        audit_tree_heads_total=Counter(
+            "audit_tree_heads_total", "Signed tree heads of the audit log published", namespace=NAMESPACE,
             registry=registry,
         ),
         consumer_lag_messages=Gauge(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from hub.audit import AuditEntry
+from hub.audit_log import AuditEntry
 from hub.audit_trail import AuditTrail
 from hub.clock import utc_datetime
 from hub.codec import AvroMessage

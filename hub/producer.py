@@ -56,6 +56,9 @@ class GuardedProducer(Producer):
             log.critical("a send was not acknowledged (%r): no further offset commit from this worker", exc)
 
     async def flush(self) -> None:
+        app = self.transport.app
+        for hook in getattr(app, "before_flush", ()):
+            await hook()
         await super().flush()
         if self.send_failure is not None:
             raise SendLost(f"a message was not acknowledged by the broker: {self.send_failure!r}")
@@ -67,6 +70,11 @@ class HubApp(faust.App):
 
     #: where the hub's topics send a record they cannot decode (the worker's dead-letter path)
     undecodable: Callable[[BaseException, RawRecord], Awaitable[None]] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: awaited at the start of every producer flush, i.e. before every offset commit (the audit log's batches)
+        self.before_flush: list[Callable[[], Awaitable[None]]] = []
 
     def _new_producer(self) -> GuardedProducer:
         return GuardedProducer(self.transport, loop=self.loop, beacon=self.beacon)

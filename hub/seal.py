@@ -123,6 +123,13 @@ class KeyStore:
             raise ConfigError(f"{agency}'s key is not Ed25519", field="keys")
         return registry[agency]["key_id"], key
 
+    def public_key_b64(self, name: str) -> str:
+        """A registered public key as published (base64 of the raw Ed25519 key)."""
+        entry = self._read_registry().get(name)
+        if entry is None:
+            raise ConfigError(f"no public key of {name} in {self.registry_path}", field="keys")
+        return entry["public_key"]
+
     def verifier(self) -> SealVerifier:
         keys = {
             agency: (entry["key_id"], Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public_key"])))

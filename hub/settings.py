@@ -45,6 +45,8 @@ class HubSettings(BaseSettings):
     rocksdb_cache_mb: int = Field(16, description="block cache of each RocksDB partition database")
     rocksdb_write_buffer_mb: int = Field(8, description="memtable size of each RocksDB partition database")
     max_message_bytes: int = Field(1_048_576, description="largest accepted message value")
+    audit_head_interval_s: float = Field(1.0, gt=0, description="how often a grown audit chain gets a tree head")
+    audit_head_idle_s: float = Field(60.0, gt=0, description="longest an owned audit chain goes without a head")
 
     # --- web, metrics --------------------------------------------------------------------
     web_host: str = "127.0.0.1"

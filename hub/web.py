@@ -78,13 +78,14 @@ def register(app: faust.App, ctx: HubContext) -> set[str]:
 
     @page("/ready")
     async def ready_view(web: View, request: Request) -> Response:
-        """Ready once the consumer owns partitions and no rebalance is under way."""
+        """Ready once the consumer owns partitions and no rebalance is under way; which hub partitions it owns."""
         try:
             assigned = len(app.consumer.assignment())
         except (AttributeError, RuntimeError):
             assigned = 0
         ready = assigned > 0 and not app.rebalancing
-        return web.json({"ready": ready, "assigned_partitions": assigned}, status=200 if ready else 503)
+        return web.json({"ready": ready, "assigned_partitions": assigned,
+                         "hub_partitions": ctx.audit.writer.owned()}, status=200 if ready else 503)
 
     @page("/requests")
     async def requests_view(web: View, request: Request) -> Response:

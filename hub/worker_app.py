@@ -22,7 +22,7 @@ from faust.types import Message
 
 from hub.audit_io import last_record
 from hub.codec import AvroCodec, AvroMessage, check_size
-from hub.context import HubContext, build_context
+from hub.context import AuditSource, HubContext, build_context
 from hub.deadletter import RawRecord
 from hub.envelope import envelope, message
 from hub.errors import EncodeError
@@ -30,9 +30,11 @@ from hub.intake import TICK, Intake
 from hub.log_format import worker_logging_config
 from hub.producer import GuardedProducer, HubApp
 from hub.runtime import HubRuntime
+from hub.seal import KeyStore
 from hub.settings import HubSettings
 from hub.tables import faust_table_maker
 from hub.transport import Headers
+from hub.tree_heads import HUB_KEY
 from topics.catalog import HUB_PARTITIONS, Role
 
 TICK_INTERVAL_S = 1.0
@@ -166,16 +168,21 @@ def build_worker(settings: HubSettings, runtime: HubRuntime | None = None) -> Hu
     runtime = runtime or HubRuntime.build(settings)
     codecs.register("avro", FaustAvroCodec(runtime.codec, settings.max_message_bytes))
     app = create_app(settings)
-    audit_topic = settings.topic(runtime.catalog.one(Role.AUDIT).name)
-
-    async def last_audit_record() -> AvroMessage | None:
-        return await last_record(settings, audit_topic, runtime.codec)
-
-    ctx = build_context(runtime, FaustSender(app), faust_table_maker(app, settings), last_audit_record,
+    ctx = build_context(runtime, FaustSender(app), faust_table_maker(app, settings),
+                        audit_source=_audit_source(app, runtime),
                         tables_recovered=lambda: bool(app.tables.recovery.completed.is_set()))  # type: ignore[attr-defined]
     register_all(ctx)
     intake = Intake(ctx)
     app.undecodable = intake.undecodable  # HubTopic's decode-error hooks
+    writer = ctx.audit.writer
+    app.before_flush.append(writer.flush)  # every offset commit waits for the audit entries of what it commits
+
+    async def audit_chains_revoked(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        await writer.revoked()  # flushed and acknowledged before any other worker is given a partition
+
+    # a strong reference (weak=False); faust passes (sender, revoked, signal=...)
+    app.on_partitions_revoked.connect(audit_chains_revoked)  # type: ignore[arg-type]
+
     _wire_streams(app, ctx, intake)
     for seconds, job in ctx.hooks.timers:
         app.timer(interval=seconds, name=job.__qualname__)(job)
@@ -183,6 +190,25 @@ def build_worker(settings: HubSettings, runtime: HubRuntime | None = None) -> Hu
         app.task(job)
     web.register(app, ctx)
     return HubWorker(app, ctx, intake)
+
+
+def _audit_source(app: faust.App, runtime: HubRuntime) -> AuditSource:
+    """Chains are the partitions of ``hub.ticks`` this worker owns (every hub topic is co-partitioned); tree
+    heads are signed with the hub's key, made at the first start (owner-only, beside the agencies' keys)."""
+    settings = runtime.settings
+    audit_topic = settings.topic(runtime.catalog.one(Role.AUDIT).name)
+    ticks_topic = settings.topic(runtime.catalog.one(Role.TICKS).name)
+    keys = KeyStore(settings.data_dir)
+    keys.generate([HUB_KEY])
+    signer = keys.signer(HUB_KEY)
+
+    async def last_batch(chain: int) -> AvroMessage | None:
+        return await last_record(settings, audit_topic, chain, runtime.codec)
+
+    def owned() -> list[int]:
+        return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == ticks_topic)
+
+    return AuditSource(last_batch, owned, lambda: signer)
 
 
 def _topic(app: faust.App, ctx: HubContext, role: Role) -> faust.TopicT:

@@ -45,6 +45,7 @@ class Role(StrEnum):
     ANOMALIES = "anomalies"
     DEAD_LETTER = "dead_letter"
     AUDIT = "audit"
+    AUDIT_HEADS = "audit_heads"
     TICKS = "ticks"
     TABLE_CHANGELOG = "table_changelog"
 
@@ -207,6 +208,7 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
     )
     court = frozenset({COURT_GATEWAY})
     hub_only = frozenset({HUB})
+    everyone = frozenset({HUB, ADMIN, COURT_GATEWAY, *(a.principal for a in agencies)})
     topics: list[TopicSpec] = [
         TopicSpec(
             "court.requests", Role.COURT_REQUESTS, HUB_PARTITIONS, Cleanup.DELETE, 30 * DAY_MS, "case_number",
@@ -247,9 +249,17 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
             "every rejected or undecodable message with its original bytes and reason",
         ),
         TopicSpec(
-            "ops.audit", Role.AUDIT, 1, Cleanup.DELETE, INFINITE, "seq",
+            "ops.audit", Role.AUDIT, HUB_PARTITIONS, Cleanup.DELETE, INFINITE, "chain",
             (OPS,), hub_only, hub_only | frozenset({ADMIN}),
-            "hash-chained audit trail of every message accepted, rejected or emitted (002 §5(二))",
+            "audit log of every message accepted, rejected or emitted (002 §5(二)): one Merkle-tree chain per "
+            "hub partition, in batches, on the partition of the same number",
+            extra_configs=(("retention.bytes", "-1"),),
+        ),
+        TopicSpec(
+            "ops.audit.heads", Role.AUDIT_HEADS, 1, Cleanup.DELETE, INFINITE, "chain",
+            (OPS,), hub_only, everyone,
+            "signed tree heads of the audit log, readable by every party (they prove inclusion and that the "
+            "log was never rewritten)",
             extra_configs=(("retention.bytes", "-1"),),
         ),
         TopicSpec(

@@ -6,6 +6,8 @@ Runs after the bank module (alphabetical order): the late bank (hfb) is down aga
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -14,12 +16,18 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, organisation, person
 from agents.process import AgencyProcess
+from hub.audit_io import partitions_of
+from hub.audit_log import Batch, extend
+from hub.clock import ManualClock
 from hub.codec import default_codec
+from hub.merkle import CompactTree
 from hub.process import http_text, settings_env
+from hub.seal import KeyStore
 from support.kafka_tap import Tap
 from tests.acceptance.conftest import LATE_BANK
 
@@ -139,11 +147,11 @@ def test_request_table_is_listable_by_court_agency_and_state(hub_worker) -> None
     assert status == 200 and all(r["agency"] == LATE_BANK for r in data["requests"]) and data["count"] >= 1
 
 
-def test_audit_chain_verifies_and_is_searchable_002_s5_2(hub_worker) -> None:
+def test_audit_log_verifies_and_is_searchable_002_s5_2(hub_worker) -> None:
     """002 §5(二): complete, tamper-evident logs of every message accepted, rejected or emitted."""
     out = _cli(hub_worker.settings, "audit", "verify")
     assert out.returncode == 0, out.stderr
-    assert "audit chain intact" in out.stdout
+    assert "audit log intact" in out.stdout and " 0 signed tree heads" not in out.stdout, out.stdout
     found = _cli(hub_worker.settings, "audit", "search", "--case", "（2024）京0105执900号")
     actions = {line.split()[3] for line in found.stdout.splitlines() if "seq=" in line}
     assert {"ACCEPT", "EMIT"} <= actions
@@ -158,39 +166,137 @@ def test_audit_trail_reads_in_causal_order_002_s5_2(hub_worker) -> None:
     assert accept < emit, "\n".join(" ".join(f) for f in lines[:6])
 
 
-async def test_one_changed_byte_in_the_audit_trail_is_named_002_s5_2(hub_worker) -> None:
-    settings = hub_worker.settings
-    source, scratch = settings.topic("ops.audit"), settings.topic("ops.audit") + ".tampered"
+async def _copy_audit_log(settings: Any, scratch: str, edit: Any) -> None:
+    """The audit topic copied partition by partition to ``scratch``; ``edit(partition, batches)`` changes it."""
+    source = settings.topic("ops.audit")
     kwargs = settings.kafka_client_kwargs()
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **kwargs)
     producer = AIOKafkaProducer(acks="all", **kwargs)
     await consumer.start()
     await producer.start()
     try:
-        tp = TopicPartition(source, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        values: list[bytes] = []
-        while len(values) < min(end, 60):
-            for rec in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
-                values.append(rec.value)
-        values = values[:60]
-        victim = len(values) // 2
-        changed = bytearray(values[victim])
-        changed[-70] ^= 0x01  # one byte inside the record's hash string
-        values[victim] = bytes(changed)
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
+        parts = await partitions_of(settings, source)
         admin = AIOKafkaAdminClient(**kwargs)
         await admin.start()
-        await admin.create_topics([NewTopic(scratch, 1, 1)])
+        await admin.create_topics([NewTopic(scratch, len(parts), 1)])
         await admin.close()
-        for value in values:
-            await producer.send_and_wait(scratch, value)
+        for p in parts:
+            tp = TopicPartition(source, p)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            values: list[bytes] = []
+            while len(values) < end:
+                values += [r.value for r in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, [])]
+            for value in edit(p, values[:end]):
+                await producer.send_and_wait(scratch, value, partition=p)
     finally:
         await producer.stop()
         await consumer.stop()
+
+
+async def test_one_changed_entry_in_the_audit_log_is_named_002_s5_2(hub_worker) -> None:
+    """A changed byte inside one entry: the batch no longer hashes to the tree it claims; chain, offset and entry
+    are named."""
+    settings, victims = hub_worker.settings, {}
+
+    def edit(p: int, values: list[bytes]) -> list[bytes]:
+        if p == 0 and len(values) >= 2:
+            batch = Batch.from_message(CODEC.decode(values[1]))
+            entries = list(batch.entries)
+            entries[0] = entries[0][:-80] + bytes([entries[0][-80] ^ 0x01]) + entries[0][-79:]
+            values[1] = CODEC.encode_message(Batch(batch.chain, batch.first_index, tuple(entries), batch.tree_size,
+                                                   batch.root, batch.subtrees).to_message(ManualClock()))
+            victims["first"] = batch.first_index
+        return values
+
+    scratch = settings.topic("ops.audit") + ".changed"
+    await _copy_audit_log(settings, scratch, edit)
     out = _cli(settings, "audit", "verify", "--topic", scratch)
-    assert out.returncode == 1
-    assert f"BROKEN at offset {victim}" in out.stderr
+    assert out.returncode == 1, out.stdout
+    assert f"chain 0 offset 1 entry {victims['first']}" in out.stderr, out.stderr
+
+
+async def test_a_rewritten_log_with_recomputed_roots_is_caught_by_the_signed_tree_heads_002_s5_2(hub_worker) -> None:
+    """The broker's operator rewrites an early entry of chain 0 and recomputes every batch after it (the chain is
+    consistent with itself again, and nothing is re-signed): the tree heads the hub signed before expose it."""
+    settings = hub_worker.settings
+
+    def edit(p: int, values: list[bytes]) -> list[bytes]:
+        if p != 0:
+            return values
+        tree, out = CompactTree(), []
+        for i, value in enumerate(values):
+            batch = Batch.from_message(CODEC.decode(value))
+            entries = list(batch.entries)
+            if i == 0:
+                body = CODEC.decode(entries[0])
+                body.body["decision"] = "forged"
+                entries[0] = CODEC.encode_message(body)
+            out.append(CODEC.encode_message(extend(tree, p, entries).to_message(ManualClock())))
+        return out
+
+    scratch = settings.topic("ops.audit") + ".rewritten"
+    await _copy_audit_log(settings, scratch, edit)
+    out = _cli(settings, "audit", "verify", "--topic", scratch)
+    assert out.returncode == 1, out.stdout
+    assert "chain 0" in out.stderr and "not those the hub signed" in out.stderr, out.stderr
+
+
+def _hub_public_key(settings: Any) -> str:
+    return KeyStore(settings.data_dir).public_key_b64("hub")
+
+
+def _check_offline(proof: Any, tmp_path: Any, key: str) -> subprocess.CompletedProcess[str]:
+    """The court's or inspector's own check: the proof file, the hub's public key, no broker, no settings."""
+    path = tmp_path / f"proof-{os.urandom(4).hex()}.json"
+    path.write_text(json.dumps(proof), encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "hub.audit_proofs", "check", str(path), "--public-key", key],
+                          env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.getcwd()},
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_court_proves_offline_that_its_request_was_logged_rfc_9162_s2_1_3(hub_worker, tmp_path) -> None:
+    settings = hub_worker.settings
+    found = _cli(settings, "audit", "search", "--case", "（2024）京0105执900号")
+    request_id = next(f.split("=", 1)[1] for line in found.stdout.splitlines() if "ACCEPT" in line
+                      for f in line.split() if f.startswith("req=") and f != "req=-")
+    out = _cli(settings, "audit", "prove", "--request-id", request_id)
+    assert out.returncode == 0, out.stderr
+    bundles = json.loads(out.stdout)
+    assert bundles and all(b["entry_summary"]["request_id"] == request_id for b in bundles)
+    key = _hub_public_key(settings)
+    checked = _check_offline(bundles, tmp_path, key)
+    assert checked.returncode == 0 and checked.stdout.count("OK: entry") == len(bundles), checked.stderr
+    forged = dict(bundles[0])
+    entry = base64.b64decode(forged["entry"])
+    forged["entry"] = base64.b64encode(entry.replace(b"ACCEPT", b"REJECT") if b"ACCEPT" in entry
+                                       else entry[:-1] + b"x").decode()
+    refused = _check_offline([forged], tmp_path, key)
+    assert refused.returncode == 1 and "NOT PROVEN" in refused.stderr
+
+
+async def test_a_later_tree_head_provably_extends_an_earlier_one_rfc_9162_s2_1_4(hub_worker, tmp_path) -> None:
+    settings = hub_worker.settings
+    first = _cli(settings, "audit", "heads")
+    assert first.returncode == 0, first.stderr
+    old_heads = {h["chain"]: h for h in json.loads(first.stdout)}
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:  # heartbeats and ticks keep the chains growing; a new head follows within a second
+        await asyncio.sleep(2)
+        new_heads = {h["chain"]: h for h in json.loads(_cli(settings, "audit", "heads").stdout)}
+        grown = [c for c in old_heads if c in new_heads and new_heads[c]["size"] > old_heads[c]["size"]]
+        if grown or asyncio.get_running_loop().time() > deadline:
+            break
+    assert grown, (old_heads, new_heads)
+    chain = grown[0]
+    (tmp_path / "old.json").write_text(json.dumps(old_heads[chain]), encoding="utf-8")
+    (tmp_path / "new.json").write_text(json.dumps(new_heads[chain]), encoding="utf-8")
+    out = _cli(settings, "audit", "consistency", str(tmp_path / "old.json"), str(tmp_path / "new.json"))
+    assert out.returncode == 0, out.stderr
+    key = _hub_public_key(settings)
+    checked = _check_offline(json.loads(out.stdout), tmp_path, key)
+    assert checked.returncode == 0 and f"chain {chain}: the log at size" in checked.stdout, checked.stderr
+    forged = json.loads(out.stdout)
+    forged["old_tree_head"]["root"] = "00" * 32  # an old head the hub never signed
+    assert _check_offline(forged, tmp_path, key).returncode == 1

@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.audit import AuditEntry
+from hub.audit_log import AuditEntry
 from hub.clock import utc_datetime
 from hub.codec import AvroMessage
 from hub.context import HubContext

@@ -37,5 +37,5 @@ def test_the_error_reply_names_the_record_by_its_position_and_the_decoders_reaso
 async def test_the_hub_accepts_and_audits_it_from_the_agencys_outbox(full_hub: MemoryHub) -> None:
     await full_hub.receive("agency.icbc.outbox", b"k", _reply())
     assert not full_hub.sender.on("ops.deadletter")
-    actions = [CODEC.decode(s.value or b"").body for s in full_hub.sender.on("ops.audit")]
+    actions = await full_hub.audit_entries()
     assert [(a["action"], a["message_type"]) for a in actions][:1] == [("ACCEPT", "ErrorReply")]

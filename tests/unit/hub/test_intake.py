@@ -26,8 +26,8 @@ def _decoded(hub: MemoryHub, topic: str) -> list[AvroMessage]:
     return [CODEC.decode(s.value or b"") for s in hub.sender.on(topic)]
 
 
-def _audit_actions(hub: MemoryHub) -> list[str]:
-    return [m.body["action"] for m in _decoded(hub, "ops.audit")]
+async def _audit_actions(hub: MemoryHub) -> list[str]:
+    return [entry["action"] for entry in await hub.audit_entries()]
 
 
 async def test_a_message_type_nobody_handles_is_dead_lettered_answered_and_recorded_as_rejected(
@@ -39,7 +39,7 @@ async def test_a_message_type_nobody_handles_is_dead_lettered_answered_and_recor
     assert reply.envelope["recipient"] == "京0105" and reply.request_id == "r1"
     row = bare_hub.ctx.requests.get("r1")
     assert row is not None and row.state is State.REJECTED and row.case_number == "（2024）京0105执1号"
-    assert _audit_actions(bare_hub) == ["REJECT"]
+    assert await _audit_actions(bare_hub) == ["REJECT"]
 
 
 async def test_an_accepted_message_is_audited_before_its_effects(bare_hub: MemoryHub) -> None:
@@ -56,7 +56,7 @@ async def test_an_accepted_message_is_audited_before_its_effects(bare_hub: Memor
         seen.append(msg.request_id)
 
     await bare_hub.send("court.requests", "k", _ack(bare_hub))
-    assert _audit_actions(bare_hub) == ["ACCEPT", "EMIT"]  # cause first, then its effect
+    assert await _audit_actions(bare_hub) == ["ACCEPT", "EMIT"]  # cause first, then its effect
     assert seen == ["r1"] and not bare_hub.sender.on("ops.deadletter")
 
 
@@ -71,7 +71,7 @@ async def test_a_handler_that_refuses_rejects_the_message_and_keeps_what_it_sent
     await bare_hub.send("court.requests", "k", _ack(bare_hub))
     [dead] = _decoded(bare_hub, "ops.deadletter")
     assert dead.body["reason_code"] == "invalid" and "officer unknown" in dead.body["error_text"]
-    assert _audit_actions(bare_hub) == ["REJECT", "EMIT"]
+    assert await _audit_actions(bare_hub) == ["REJECT", "EMIT"]
 
 
 async def test_a_handler_crash_is_an_internal_error_reply_not_a_lost_message(bare_hub: MemoryHub) -> None:
@@ -95,7 +95,7 @@ async def test_undecodable_bytes_are_dead_lettered_with_their_position(bare_hub:
     await bare_hub.receive("court.requests", b"k", b"\xc3\x01not avro at all", partition=2)
     [dead] = _decoded(bare_hub, "ops.deadletter")
     assert dead.body["source_partition"] == 2 and dead.body["original"] == b"\xc3\x01not avro at all"
-    assert _audit_actions(bare_hub) == ["DEAD_LETTER"]
+    assert await _audit_actions(bare_hub) == ["DEAD_LETTER"]
 
 
 async def test_a_hub_internal_message_nobody_handles_is_dead_lettered(bare_hub: MemoryHub) -> None:

@@ -50,6 +50,8 @@ def test_no_agency_reads_or_writes_another_agencys_topics() -> None:
             kinds = {a.kind for a in DEFAULT_AGENCIES if a.principal in agency_principals}
             assert kinds <= {AgencyKind.CREDIT, AgencyKind.JOINT_UNIT}
             assert HUB in spec.producers and len(spec.producers) == 1
+        elif spec.role is Role.AUDIT_HEADS:  # signed hashes and sizes only, read by every party, written by the hub
+            assert spec.producers == {HUB} and agency_principals == {a.principal for a in DEFAULT_AGENCIES}
         else:
             assert not agency_principals, f"{spec.name} is shared with agencies {agency_principals}"
 
@@ -58,6 +60,7 @@ def test_courts_write_requests_and_read_replies_only() -> None:
     courts = [s for s in DEFAULT_CATALOG if COURT_GATEWAY in s.producers | s.consumers]
     assert {(s.role, COURT_GATEWAY in s.producers) for s in courts} == {
         (Role.COURT_REQUESTS, True), (Role.COURT_REPLIES, False), (Role.COURT_NOTICES, False),
+        (Role.AUDIT_HEADS, False),  # the audit log's signed tree heads: every party may keep them
     }
 
 
@@ -95,6 +98,7 @@ def test_acl_grants_cover_exactly_the_catalog_roles() -> None:
     assert icbc == {
         ("READ", "p.agency.icbc.inbox"), ("DESCRIBE", "p.agency.icbc.inbox"),
         ("WRITE", "p.agency.icbc.outbox"), ("DESCRIBE", "p.agency.icbc.outbox"),
+        ("READ", "p.ops.audit.heads"), ("DESCRIBE", "p.ops.audit.heads"),  # the signed tree heads, read-only
     }
 
 
