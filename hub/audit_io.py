@@ -96,11 +96,14 @@ async def verify_log(settings: HubSettings, codec: AvroCodec, audit_topic: str, 
     """Every chain batch by batch, then every tree head: its signature (the hub's key, read when the first
     head is) and the root it signed."""
     report = LogReport()
+    # The heads first: each covers batches already acknowledged, so the batches read after it are all there
+    # (a live log grows meanwhile; read the other way round, a newer head would seem to sign missing entries).
+    heads: list[tuple[int, bytes]] = [(offset, raw) async for _p, offset, raw in read_topic(settings, heads_topic)]
     async for partition, offset, raw in read_topic(settings, audit_topic):
         check = report.chains.setdefault(partition, ChainCheck(partition, codec))
         check.feed(offset, raw)
     report.broken.extend(c.broken for c in report.chains.values() if c.broken is not None)
-    async for _p, offset, raw in read_topic(settings, heads_topic):
+    for offset, raw in heads:
         try:
             head = head_of(codec.decode(raw))
             verify_head(head, public_key())

@@ -84,3 +84,20 @@ async def own_court(own_hub: WorkerProcess) -> AsyncIterator[CourtClient]:
     """Court 京0105 through the gateway, talking to :func:`own_hub`."""
     async with CourtClient(own_hub.settings, "京0105") as client:
         yield client
+
+
+#: faust reads these from the worker process's environment: with its default 60 s session timeout every
+#: restarted worker would wait a minute for the killed member to be dropped from the group
+FAUST_ENV = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "2", "BROKER_REBALANCE_TIMEOUT": "20"}
+
+
+@pytest.fixture(scope="module")
+def fast_rebalance() -> Iterator[None]:
+    """Workers started while it is in use notice a killed member within 10 s (modules that SIGKILL workers)."""
+    patch = pytest.MonkeyPatch()
+    for name, value in FAUST_ENV.items():
+        patch.setenv(name, value)
+    try:
+        yield
+    finally:
+        patch.undo()

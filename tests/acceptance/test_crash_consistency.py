@@ -48,7 +48,6 @@ from topics.catalog import DEFAULT_CATALOG, Role
 BANKS = ("icbc", "ccb", "abc")
 OFFICER = officer("王执行", "13912345678", "京法执证0105-0077")
 FREEZE_FEN, DEDUCT_FEN = 1_000, 700
-FAUST_ENV = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "2", "BROKER_REBALANCE_TIMEOUT": "20"}
 
 
 @dataclass
@@ -60,18 +59,14 @@ class Chaos:
 
 
 @pytest.fixture(scope="module")
-def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPathFactory,
+          fast_rebalance: None) -> Iterator[
         tuple[HubSettings, LocalBroker, WorkerProcess, AgencyProcess]]:
     (web_port,) = free_ports(1)
     settings = new_broker_settings(app_id=f"crash-{secrets.token_hex(3)}", web_port=web_port)
     broker = LocalBroker(settings)
     stop_at_exit(broker)
     logs = tmp_path_factory.mktemp("crash")
-    # faust's default 60 s session timeout would make every restarted worker wait a minute for the killed
-    # member to be dropped from the group; faust reads these from the environment of the worker process.
-    patch = pytest.MonkeyPatch()
-    for name, value in FAUST_ENV.items():
-        patch.setenv(name, value)
     broker.start()
     worker = WorkerProcess(settings, logs / "worker.log")
     args = ["simulate", "banks", *[a for b in BANKS for a in ("--agency", b)], "--heartbeat-interval", "2"]
@@ -86,7 +81,6 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
         banks.stop()
         worker.stop()
         broker.stop()
-        patch.undo()
 
 
 def _accounts(settings: HubSettings) -> dict[str, list[AccountView]]:

@@ -35,7 +35,7 @@ from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
 from hub.tree_heads import HUB_KEY, public_key_from_b64
 from support.ports import free_ports
-from tests.acceptance.test_crash_consistency import BANKS, FAUST_ENV, _accounts, _load, _poll, _reconcile, _send
+from tests.acceptance.test_crash_consistency import BANKS, _accounts, _load, _poll, _reconcile, _send
 from tests.conftest import SettingsFactory, stop_at_exit
 from topics.catalog import DEFAULT_CATALOG, HUB_PARTITIONS, Role
 
@@ -67,16 +67,14 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPathFactory,
+          fast_rebalance: None) -> Iterator[Stack]:
     port_a, port_b = free_ports(2)
     settings = new_broker_settings(app_id=f"two-{secrets.token_hex(3)}", web_port=port_a)
     other = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("worker-b"), "web_port": port_b})
     broker = LocalBroker(settings)
     stop_at_exit(broker)
     logs = tmp_path_factory.mktemp("two-workers")
-    patch = pytest.MonkeyPatch()
-    for name, value in FAUST_ENV.items():
-        patch.setenv(name, value)
     broker.start()
     a, b = WorkerProcess(settings, logs / "worker-a.log"), WorkerProcess(other, logs / "worker-b.log")
     args = ["simulate", "banks", *[x for code in BANKS for x in ("--agency", code)], "--heartbeat-interval", "2"]
@@ -94,7 +92,6 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
         b.stop()
         a.stop()
         broker.stop()
-        patch.undo()
 
 
 def _partition(msg: AvroMessage) -> int:
