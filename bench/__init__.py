@@ -26,6 +26,8 @@ Figures:
    written by an aiokafka producer to ``court.requests``, replies counted on ``court.replies``;
    ``hub_events_per_s``: records the hub consumed + produced per second (audit and changelog
    records included), with its ratio to each baseline (target >= 2,000 rt/s and >= 0.7 x faust);
+   ``round_trips_per_s_2_workers``: the same backlog with a second worker in the consumer group,
+   as a ratio to one worker;
 3. ``latency_p50/p95/p99_ms`` at half the peak rate, open loop (target p99 <= 250 ms);
 4. ``replay_events_per_s``: ``agents.credit.replay.replay`` of N generated ListEvents from
    ``credit.list.history`` vs a raw aiokafka consume of the same topic (target >= 100,000/s);

@@ -171,8 +171,24 @@ class Bench:
             await self.latency(hut, rt.value)
         if self.args.profile:
             await self.profile(hut, rt.value)
+        if "roundtrip" in self.only:
+            await self.two_workers(hut, count, repeats, rt.value)
         await asyncio.to_thread(self.env.forget, hut.bank)
         await asyncio.to_thread(self.env.forget, hut.worker)
+
+    async def two_workers(self, hut: HubUnderTest, count: int, repeats: int, one_worker: float) -> None:
+        """The same backlog with a second worker in the group: how throughput grows with workers."""
+        _say("adding a second hub worker")
+        second = await hut.add_worker()
+        two = self.fig("round_trips_per_s_2_workers", "rt/s", baseline="1 worker")
+        for i in range(repeats):
+            peak = await hut.peak(count)
+            two.runs.append(peak.round_trips_per_s)
+            _say(f"round trips with 2 workers {i + 1}/{repeats}: {peak.round_trips_per_s:,.0f} rt/s")
+        two.baseline_value = one_worker
+        two.note = (f"the same backlog, two workers in one consumer group on this {os.cpu_count()}-core machine "
+                    "(the broker and the simulated bank share it)")
+        await asyncio.to_thread(self.env.forget, second)
 
     async def latency(self, hut: HubUnderTest, peak: float) -> None:
         """p50/p95/p99 at half the peak (the target's point) and, for reference, at a quarter of it."""

@@ -11,6 +11,7 @@ open-loop producer paced at a given rate; each reply's arrival minus its request
 from __future__ import annotations
 
 import asyncio
+import shutil
 from dataclasses import dataclass
 
 from agents.process import AgencyProcess
@@ -30,6 +31,7 @@ from bench.stats import percentile
 from hub.process import WorkerProcess
 from hub.seal import KeyStore
 from hub.settings import HubSettings
+from support.ports import free_ports
 from topics.catalog import DEFAULT_CATALOG, Role, agency_group_id
 
 EXTERNAL_ROLES = (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX)  # written by the court and the agencies
@@ -74,6 +76,17 @@ class HubUnderTest:
         self.bank: AgencyProcess = env.agency(self.settings, "bank", ["simulate", "banks", "--agency", BANK])
         self._next = 0
         self.warm_rate = 0.0
+
+    async def add_worker(self) -> WorkerProcess:
+        """A second worker in the same consumer group (its own data dir and port, the same key registry);
+        returns once both own partitions again."""
+        other = self.settings.model_copy(update={"data_dir": self.env.tmp / f"second-{self.settings.app_id}",
+                                                 "web_port": free_ports(1)[0]})
+        shutil.copytree(self.settings.data_dir / "keys", other.data_dir / "keys")
+        second = self.env.worker(other, "hub-worker-2")
+        await asyncio.to_thread(second.start, 180.0)
+        await asyncio.to_thread(self.worker.wait_healthy, 180.0)
+        return second
 
     def requests(self, count: int) -> list[Request]:
         out = query_requests(self.settings, count, self._next)

@@ -23,8 +23,10 @@ EVERY_FIGURE = (
     "latency_p95_ms", "latency_p99_ms", "latency_quarter_p50_ms", "latency_quarter_p95_ms",
     "latency_quarter_p99_ms", "replay_events_per_s", "raw_consume_events_per_s", "rss_worker_mb",
     "rss_plain_dict_mb", "recovery_restart_s", "recovery_cold_s", "rss_worker_restarted_mb",
+    "round_trips_per_s_2_workers",
 )
-RATIOS = ("codec_us_ours", "faust_events_per_s", "hub_events_per_s", "replay_events_per_s", "recovery_restart_s")
+RATIOS = ("codec_us_ours", "faust_events_per_s", "hub_events_per_s", "replay_events_per_s", "recovery_restart_s",
+          "round_trips_per_s_2_workers")
 
 
 def test_a_ci_sized_bench_reports_every_figure_with_its_ratio(broker_settings: HubSettings) -> None:
