@@ -29,12 +29,16 @@ def py_spy() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("py-spy")
 
 
+#: the checkout's root: frames of our own code are shown relative to it
+CHECKOUT = str(Path(__file__).resolve().parents[1])
+
+
 def _short(frame: str) -> str:
     match = _FRAME.match(frame.strip())
     if not match:
         return frame.strip()
     path = match["file"]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", f"{CHECKOUT}/", "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
             break
