@@ -29,7 +29,7 @@ from agents.process import AgencyProcess
 from demo.bank_police_scenario import OUTAGE_BANK, STEPS, Scenario
 from demo.prometheus import DemoPrometheus
 from demo.summary import Summary, render, summarise
-from hub.audit_io import verify_log
+from hub.audit_io import verify_deployment_log
 from hub.broker.server import BrokerStatus, LocalBroker
 from hub.cli import program_parser, run
 from hub.codec import default_codec
@@ -41,8 +41,7 @@ from hub.security.apply import apply_security
 from hub.security.users import admin_settings, as_principal
 from hub.settings import HubSettings
 from hub.topic_admin import ApplyReport, apply_catalog
-from hub.tree_heads import HUB_KEY, public_key_from_b64
-from topics.catalog import COURT_GATEWAY, DEFAULT_CATALOG, HUB, Role
+from topics.catalog import COURT_GATEWAY, DEFAULT_CATALOG, HUB
 
 
 async def _drive(worker: WorkerProcess, args: argparse.Namespace, spawn: Any,
@@ -76,10 +75,7 @@ def _progress(plain: bool) -> Iterator[Callable[[str], None]]:
 
 async def _audit(settings: HubSettings) -> tuple[bool, int]:
     """Every chain of the audit log and every tree head the hub signed: intact?  And how many entries."""
-    keys = KeyStore(settings.data_dir)
-    report = await verify_log(settings, default_codec(), settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name),
-                              settings.topic(DEFAULT_CATALOG.one(Role.AUDIT_HEADS).name),
-                              lambda: public_key_from_b64(keys.public_key_b64(HUB_KEY)))
+    report = await verify_deployment_log(settings, default_codec())
     return report.ok and bool(report.heads), report.entries
 
 

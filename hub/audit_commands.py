@@ -16,25 +16,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hub.audit_io import LogReport, verify_log
+from hub.audit_io import LogReport, verify_deployment_log
 from hub.audit_proofs import prove_consistency, prove_inclusion
 from hub.codec import default_codec
 from hub.console import echo
 from hub.errors import ConfigError
-from hub.seal import KeyStore
 from hub.settings import HubSettings
-from hub.tree_heads import HUB_KEY, TreeHead, public_key_from_b64
-from topics.catalog import DEFAULT_CATALOG, Role
+from hub.tree_heads import TreeHead
 
 CODEC = default_codec()
 
 
 def _read(args: argparse.Namespace, settings: HubSettings) -> LogReport:
-    audit = args.topic or settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name)
-    heads = settings.topic(DEFAULT_CATALOG.one(Role.AUDIT_HEADS).name)
-    keys = KeyStore(settings.data_dir)
-    return asyncio.run(verify_log(settings, CODEC, audit, heads,
-                                  lambda: public_key_from_b64(keys.public_key_b64(HUB_KEY))))
+    return asyncio.run(verify_deployment_log(settings, CODEC, args.topic))
 
 
 def _verify(args: argparse.Namespace, settings: HubSettings) -> int:

@@ -10,12 +10,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.audit_log import ChainCheck, Finding
-from hub.audit_writer import head_of
+from hub.audit_log import ChainCheck, Finding, head_of
 from hub.codec import AvroCodec, AvroMessage
 from hub.errors import CodecError, HubError
+from hub.seal import KeyStore
 from hub.settings import HubSettings
-from hub.tree_heads import TreeHead, verify_head
+from hub.tree_heads import HUB_KEY, TreeHead, public_key_from_b64, verify_head
+from topics.catalog import DEFAULT_CATALOG, Role
 
 
 async def read_topic(settings: HubSettings, topic: str, *, batch: int = 5000) -> AsyncIterator[tuple[int, int, bytes]]:
@@ -117,3 +118,12 @@ async def verify_log(settings: HubSettings, codec: AvroCodec, audit_topic: str, 
         else:
             report.heads.append(head)
     return report
+
+
+async def verify_deployment_log(settings: HubSettings, codec: AvroCodec, audit_topic: str | None = None) -> LogReport:
+    """:func:`verify_log` of a deployment: its catalog topics (or another copy of the audit topic) and the hub's
+    public key from its key registry (``keys/registry.json``, entry ``hub``)."""
+    keys = KeyStore(settings.data_dir)
+    return await verify_log(settings, codec, audit_topic or settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name),
+                            settings.topic(DEFAULT_CATALOG.one(Role.AUDIT_HEADS).name),
+                            lambda: public_key_from_b64(keys.public_key_b64(HUB_KEY)))

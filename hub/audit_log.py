@@ -178,3 +178,18 @@ class ChainCheck:
                            f"the log's first {head.size} entries are not those the hub signed at "
                            f"{head.timestamp_ms} ms: rewritten at or before this entry")
         return None
+
+
+def head_message(head: TreeHead, clock: Clock) -> AvroMessage:
+    """A signed tree head as the ``AuditTreeHead`` record published on ``ops.audit.heads``."""
+    return message(TREE_HEAD, envelope(clock, request_id=f"tree-head-{head.chain}-{head.size}", recipient="all"), {
+        "chain": head.chain, "tree_size": head.size, "root": head.root.hex(), "timestamp_ms": head.timestamp_ms,
+        "key_id": head.key_id, "signature": head.signature,
+    })
+
+
+def head_of(msg: AvroMessage) -> TreeHead:
+    """The signed tree head an ``AuditTreeHead`` record carries."""
+    b = msg.body
+    return TreeHead(int(b["chain"]), int(b["tree_size"]), bytes.fromhex(b["root"]), int(b["timestamp_ms"]),
+                    str(b["key_id"]), bytes(b["signature"]))

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hub.audit_log import AuditEntry, Batch, entry_record, extend
+from hub.audit_log import AuditEntry, Batch, entry_record, extend, head_message
 from hub.codec import AvroMessage
-from hub.envelope import envelope, message
 from hub.merkle import CompactTree
 from hub.runtime import HubRuntime
 from hub.transport import Sender
@@ -34,7 +33,6 @@ from hub.tree_heads import TreeHead, sign_head
 log = logging.getLogger(__name__)
 
 BATCH_ENTRIES = 500
-TREE_HEAD = "cn.court.interop.ops.AuditTreeHead"
 
 _chain: ContextVar[int | None] = ContextVar("audit_chain", default=None)
 
@@ -156,20 +154,8 @@ class AuditWriter:
                 continue
             key_id, key = self.signer()
             head = sign_head(TreeHead(chain, size, root, now_ms), key_id, key)
-            msg = message(TREE_HEAD, envelope(self.rt.clock, request_id=f"tree-head-{chain}-{size}",
-                                              recipient="all"), head_body(head))
+            msg = head_message(head, self.rt.clock)
             await self.sender.send_soon(self.heads_topic, str(chain), self.rt.codec.encode_message(msg))
             state.headed = (size, now_ms)
             published.append(head)
         return published
-
-
-def head_body(head: TreeHead) -> dict[str, Any]:
-    return {"chain": head.chain, "tree_size": head.size, "root": head.root.hex(), "timestamp_ms": head.timestamp_ms,
-            "key_id": head.key_id, "signature": head.signature}
-
-
-def head_of(msg: AvroMessage) -> TreeHead:
-    b = msg.body
-    return TreeHead(int(b["chain"]), int(b["tree_size"]), bytes.fromhex(b["root"]), int(b["timestamp_ms"]),
-                    str(b["key_id"]), bytes(b["signature"]))

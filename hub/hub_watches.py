@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from hub import anomaly_notices
 from hub.anomaly import HUB
 from hub.anomaly_notices import AnomalyNotices
 from hub.context import HubContext
@@ -120,8 +121,6 @@ class LagWatch:
 def register(ctx: HubContext, recovered: Callable[[], bool]) -> RequestGauges:
     """The gauges (their counts also tell the anomaly detector who waits on an agency), the anomaly notices
     and the worker's self-checks."""
-    from hub import anomaly_notices
-
     gauges = RequestGauges(ctx, recovered)
     ctx.hooks.on_request_written(lambda row, old: gauges.request_counts.observe(row, old))
     notices = anomaly_notices.register(ctx, gauges.counts)

@@ -69,20 +69,20 @@ class RecordingSender:
         return [s for s in self.sent if s.topic == topic]
 
 
-def memory_tables() -> Any:
-    tables: dict[str, MemoryTable] = {}
-    known = {name for name, _, _ in HUB_TABLES}
+class MemoryTables:
+    """The context's table maker in memory: each catalog table once, kept by name for the tests to read."""
 
-    def make_table(name: str, *, large: bool = False, observers: list[RowObserver] | None = None) -> MemoryTable:
-        if name not in known:
+    def __init__(self) -> None:
+        self.tables: dict[str, MemoryTable] = {}
+        self.known = {name for name, _, _ in HUB_TABLES}
+
+    def __call__(self, name: str, *, large: bool = False, observers: list[RowObserver] | None = None) -> MemoryTable:
+        if name not in self.known:
             raise CatalogError(f"table {name!r} is not in the catalog", field="table")
-        if name in tables:
+        if name in self.tables:
             raise CatalogError(f"table {name!r} is made twice", field="table")
-        tables[name] = MemoryTable(observers)
-        return tables[name]
-
-    make_table.tables = tables  # type: ignore[attr-defined]
-    return make_table
+        self.tables[name] = MemoryTable(observers)
+        return self.tables[name]
 
 
 class MemoryHub:
@@ -90,7 +90,7 @@ class MemoryHub:
 
     def __init__(self, runtime: HubRuntime, *, flows: bool = True) -> None:
         self.sender = RecordingSender()
-        self.make_table = memory_tables()
+        self.make_table = MemoryTables()
         self.ctx: HubContext = build_context(runtime, self.sender, self.make_table)
         if flows:
             from hub.flows import register_all
@@ -100,7 +100,7 @@ class MemoryHub:
         self._offsets: dict[tuple[str, int], int] = {}
 
     def table(self, name: str) -> MemoryTable:
-        return self.make_table.tables[name]  # type: ignore[no-any-return]
+        return self.make_table.tables[name]
 
     def record(self, topic: str, key: bytes | None, value: bytes | None, partition: int = 0,
                headers: tuple[tuple[str, bytes | None], ...] = ()) -> RawRecord:

@@ -26,18 +26,18 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from agents.court.adapter import CourtClient
 from agents.process import AgencyProcess
-from hub.audit_io import verify_log
+from hub.audit_io import verify_deployment_log
 from hub.broker.server import LocalBroker
 from hub.codec import AvroMessage, default_codec
 from hub.process import WorkerProcess
 from hub.seal import KeyStore
 from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
-from hub.tree_heads import HUB_KEY, public_key_from_b64
+from hub.tree_heads import HUB_KEY
 from support.ports import free_ports
 from tests.acceptance.test_crash_consistency import BANKS, _accounts, _load, _poll, _reconcile, _send
 from tests.conftest import SettingsFactory, stop_at_exit
-from topics.catalog import DEFAULT_CATALOG, HUB_PARTITIONS, Role
+from topics.catalog import DEFAULT_CATALOG, HUB_PARTITIONS
 
 PARTITIONS = list(range(HUB_PARTITIONS))
 
@@ -173,10 +173,7 @@ def test_two_workers_lose_nothing_duplicate_nothing_and_keep_every_audit_chain_a
     figures = _reconcile(stack.settings, msgs, run.answers)  # every bank effect exactly once, as with one worker
     assert figures["duplicates"] == 0
     settings = stack.settings
-    keys = KeyStore(settings.data_dir)
-    report = asyncio.run(verify_log(settings, default_codec(), settings.topic(DEFAULT_CATALOG.one(Role.AUDIT).name),
-                                    settings.topic(DEFAULT_CATALOG.one(Role.AUDIT_HEADS).name),
-                                    lambda: public_key_from_b64(keys.public_key_b64(HUB_KEY))))
+    report = asyncio.run(verify_deployment_log(settings, default_codec()))
     assert report.ok, [str(f) for f in report.broken]
     assert report.heads and report.entries > len(msgs)
     measured = [f.answered_after_s for f in run.failovers if f.answered_after_s is not None]

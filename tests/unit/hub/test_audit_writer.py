@@ -7,8 +7,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit_log import AuditEntry, Batch, ChainCheck
-from hub.audit_writer import AuditWriter, head_of, in_chain
+from hub.audit_log import AuditEntry, Batch, ChainCheck, head_of
+from hub.audit_writer import AuditWriter, in_chain
 from hub.codec import AvroMessage
 from hub.memory_backend import RecordingSender
 from hub.runtime import HubRuntime
