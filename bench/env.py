@@ -24,7 +24,6 @@ from hub.process import ChildProcess, WorkerProcess
 from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
 from support.ports import free_ports
-from topics.catalog import DEFAULT_CATALOG
 
 ChildT = TypeVar("ChildT", bound=ChildProcess)
 
@@ -117,7 +116,7 @@ class BenchEnv:
 
 
 async def apply_topics(settings: HubSettings) -> None:
-    await apply_catalog(DEFAULT_CATALOG, settings, timeout_s=60)
+    await apply_catalog(settings.catalog, settings, timeout_s=60)
 
 
 async def create_topics(settings: HubSettings, names: Iterable[str], partitions: int) -> None:

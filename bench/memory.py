@@ -34,8 +34,8 @@ START_MS = 1_735_779_600_000  # 2025-01-02T09:00+08:00
 CALENDAR = WorkingCalendar()
 
 
-def lifecycle_row(i: int) -> tuple[str, dict[str, Any]]:
-    """The ``requests`` row of the i-th outstanding (delivered, unanswered) query."""
+def lifecycle_row(i: int, partitions: int = HUB_PARTITIONS) -> tuple[str, dict[str, Any]]:
+    """The ``requests`` row of the i-th outstanding (delivered, unanswered) query, over ``partitions``."""
     rid = str(uuid.UUID(int=i + 1, version=4))
     now = START_MS + i
     rec = new_record(
@@ -45,7 +45,7 @@ def lifecycle_row(i: int) -> tuple[str, dict[str, Any]]:
         case=f"（2024）京0105执{100000 + i}号",
         agency="icbc",
         now_ms=now,
-        partition=i % HUB_PARTITIONS,
+        partition=i % partitions,
         deadline=deadline_ms("QueryRequest", now, CALENDAR),
     )
     rec = transition(transition(rec, State.ROUTED, now), State.DELIVERED, now + 1)
@@ -80,7 +80,7 @@ async def write_changelog(settings: HubSettings, rows: int) -> float:
     try:
         futures = []
         for i in range(rows):
-            rid, rec = lifecycle_row(i)
+            rid, rec = lifecycle_row(i, settings.partitions)
             futures.append(
                 await prod.send(
                     topic, json.dumps(rec).encode(), key=json.dumps(rid).encode(), partition=rec["p"]

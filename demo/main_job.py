@@ -84,13 +84,13 @@ def _bring_up(settings: HubSettings, plain: bool) -> tuple[BrokerStatus, ApplyRe
     generated credential per principal and the catalog's ACLs.  Returns the hub principal's settings."""
     if plain:
         status = LocalBroker(settings, secure=False).start()
-        return status, asyncio.run(apply_catalog(DEFAULT_CATALOG, settings)), settings, "plain (no login)"
+        return status, asyncio.run(apply_catalog(settings.catalog, settings)), settings, "plain (no login)"
     secure = settings.model_copy(update={"security_protocol": "SASL_PLAINTEXT", "sasl_username": None,
                                          "sasl_password": None})
     broker = LocalBroker(secure, secure=True)
     status = broker.start()
-    report = asyncio.run(apply_catalog(DEFAULT_CATALOG, admin_settings(secure, broker.admin_password() or "")))
-    security = apply_security(secure, DEFAULT_CATALOG, broker=broker)
+    report = asyncio.run(apply_catalog(secure.catalog, admin_settings(secure, broker.admin_password() or "")))
+    security = apply_security(secure, secure.catalog, broker=broker)
     mode = f"secure: SASL/SCRAM, a login for each of {security.users} principals, {security.rules} ACL rules"
     return status, report, as_principal(secure, HUB), mode
 

@@ -22,7 +22,7 @@ from hub.outbound import Outbound
 from hub.runtime import HubRuntime
 from hub.settings import HubSettings
 from hub.transport import RowTable, Sender, send_acked
-from topics.catalog import HUB_PARTITIONS, Role
+from topics.catalog import Role
 
 #: make_table(catalog table name, large=..., observers=...) -> the table (see ``topics.catalog.HUB_TABLES``)
 TableMaker = Callable[..., RowTable]
@@ -92,17 +92,20 @@ async def _no_batch(chain: int) -> None:
     return None
 
 
-#: one process that owns every partition and keeps its chains from the start (the in-process hub)
-ALL_PARTITIONS = AuditSource(_no_batch, lambda: list(range(HUB_PARTITIONS)))
+def all_partitions(runtime: HubRuntime) -> AuditSource:
+    """One process that owns every partition and keeps its chains from the start (the in-process hub)."""
+    return AuditSource(_no_batch, lambda: list(range(runtime.catalog.hub_partitions)))
 
 
 def build_context(runtime: HubRuntime, sender: Sender, make_table: TableMaker, *,
-                  audit_source: AuditSource = ALL_PARTITIONS,
+                  audit_source: AuditSource | None = None,
                   tables_recovered: Callable[[], bool] = lambda: True) -> HubContext:
     """The context of one hub process; flows register on it next (:func:`hub.flows.register_all`)."""
     hooks = FlowHooks()
     names = TopicNames.of(runtime)
     settings = runtime.settings
+    if audit_source is None:
+        audit_source = all_partitions(runtime)
     writer = AuditWriter(runtime, sender, settings.topic(names.audit), settings.topic(names.audit_heads),
                          audit_source.last_batch, audit_source.owned, audit_source.signer)
     audit = AuditTrail(runtime, writer)

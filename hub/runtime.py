@@ -11,7 +11,7 @@ from hub.codec import AvroCodec, default_codec
 from hub.metrics import HubMetrics, build_metrics
 from hub.settings import HubSettings
 from hub.working_calendar import CalendarService, WorkingCalendar, calendar_dirs, end_of_day_ms
-from topics.catalog import DEFAULT_CATALOG, Catalog
+from topics.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class HubRuntime:
         cls,
         settings: HubSettings,
         *,
-        catalog: Catalog = DEFAULT_CATALOG,
+        catalog: Catalog | None = None,
         clock: Clock | None = None,
         registry: CollectorRegistry | None = None,
         calendar: CalendarService | None = None,
@@ -39,7 +39,7 @@ class HubRuntime:
             calendar.load()
         runtime = cls(
             settings=settings,
-            catalog=catalog,
+            catalog=catalog if catalog is not None else settings.catalog,
             codec=default_codec(),
             clock=clock or clock_from_settings(settings.clock, settings.clock_start),
             metrics=build_metrics(registry),

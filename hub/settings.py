@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from topics.catalog import HUB_PARTITIONS, Catalog, build_catalog
+
 ENV_PREFIX = "HUB_"
 
 
@@ -36,6 +38,11 @@ class HubSettings(BaseSettings):
     sasl_password: SecretStr | None = None
 
     # --- topics and app ----------------------------------------------------------------
+    partitions: int = Field(HUB_PARTITIONS, ge=1, description="partitions of every co-partitioned hub topic: "
+                            "the most workers that share the work (grow only, see the README)")
+    replication_factor: int = Field(1, ge=1, description="brokers holding each topic's records")
+    min_insync_replicas: int = Field(1, ge=1, description="replicas that must hold a write before it is "
+                                     "acknowledged (producers are acks=all)")
     topic_prefix: str = Field("", description="prefix of every catalog topic (tests use a random one)")
     app_id: str = Field("interop-hub", description="faust app id: group id and internal-topic prefix")
     store: str = Field("memory://", description="faust table store URL of the small tables")
@@ -72,6 +79,11 @@ class HubSettings(BaseSettings):
     #: "json": every hub process logs one JSON object per line (hub.log_format)
     log_format: Literal["text", "json"] = "text"
 
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog laid out for this deployment: its partition count and replication."""
+        return _catalog(self.partitions, self.replication_factor, self.min_insync_replicas)
+
     def topic(self, name: str) -> str:
         """The physical Kafka topic name of catalog topic ``name``."""
         return f"{self.topic_prefix}{name}"
@@ -91,6 +103,12 @@ class HubSettings(BaseSettings):
                 sasl_plain_password=self.sasl_password.get_secret_value() if self.sasl_password else None,
             )
         return kwargs
+
+
+@lru_cache(maxsize=8)
+def _catalog(partitions: int, replication_factor: int, min_insync_replicas: int) -> Catalog:
+    return build_catalog(partitions=partitions, replication_factor=replication_factor,
+                         min_insync_replicas=min_insync_replicas)
 
 
 @lru_cache(maxsize=1)

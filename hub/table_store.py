@@ -9,7 +9,7 @@ written after the offset it persisted (faust stores that offset in each partitio
 
 :class:`HubRocksStore` is faust's RocksDB store (``rocksdict`` driver) with one change: a read (and
 ``in``) looks the key up in every open partition database instead of only in the partition of the record
-being processed.  Rows are written in their case's partition (``topics.catalog.HUB_PARTITIONS``
+being processed.  Rows are written in their case's partition (the setting ``partitions``
 co-partitions every hub topic), so both reads find the same row; the difference is that a read
 from another context (a tick, a timer, the web view) finds it too, exactly as with the memory
 store.  Its cost is a bloom-filter probe per open partition on a miss.

@@ -1,7 +1,7 @@
 """The hub's changelog-backed faust tables (the worker's :data:`hub.context.TableMaker`).
 
 Every table is keyed by an id but written while processing a record keyed by case number, so a
-row lives in its case's partition (see ``topics.catalog.HUB_PARTITIONS``).  Faust can only change
+row lives in its case's partition (see the setting ``partitions``).  Faust can only change
 a table inside stream processing; time-driven checks therefore run on ticks (:mod:`hub.worker_app`).
 """
 
@@ -15,7 +15,7 @@ from hub.errors import CatalogError
 from hub.hooks import RowObserver
 from hub.settings import HubSettings
 from hub.table_store import HubRocksStore, is_rocksdb, rocksdb_options, rocksdb_url
-from topics.catalog import HUB_PARTITIONS, HUB_TABLES, table_changelog_name
+from topics.catalog import HUB_TABLES, table_changelog_name
 
 
 class HubTable(faust.Table):  # type: ignore[type-arg]
@@ -57,7 +57,7 @@ def faust_table_maker(app: faust.App, settings: HubSettings) -> Any:
     def make_table(name: str, *, large: bool = False, observers: list[RowObserver] | None = None) -> Any:
         if name not in known:
             raise CatalogError(f"table {name!r} is not in the catalog", field="table")
-        changelog = app.topic(settings.topic(table_changelog_name(name)), partitions=HUB_PARTITIONS,
+        changelog = app.topic(settings.topic(table_changelog_name(name)), partitions=settings.partitions,
                               compacting=True, deleting=False, key_serializer="json", value_serializer="json")
         store: Any = settings.large_table_store if large else settings.store
         options = None
@@ -66,7 +66,7 @@ def faust_table_maker(app: faust.App, settings: HubSettings) -> Any:
             store, options = rocksdb_url(store, name), rocksdb_options(settings)
         extra: dict[str, Any] = {"observers": observers} if observers is not None else {}
         table = (ObservedTable if observers is not None else HubTable)(
-            app, name=name, beacon=app.tables.beacon, default=None, partitions=HUB_PARTITIONS,
+            app, name=name, beacon=app.tables.beacon, default=None, partitions=settings.partitions,
             changelog_topic=changelog, store=store, options=options, **extra)
         return app.tables.add(table)
 

@@ -8,20 +8,19 @@ import asyncio
 from hub.console import echo
 from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
-from topics.catalog import DEFAULT_CATALOG
 from topics.render import catalog_json, catalog_table
 
 
 def _apply(args: argparse.Namespace, settings: HubSettings) -> int:
-    report = asyncio.run(apply_catalog(DEFAULT_CATALOG, settings, timeout_s=args.timeout))
+    report = asyncio.run(apply_catalog(settings.catalog, settings, timeout_s=args.timeout))
     for line in report.lines():
         echo(line)
     return 1 if report.drift else 0
 
 
 def _list(args: argparse.Namespace, settings: HubSettings) -> int:
-    echo(catalog_json(DEFAULT_CATALOG, settings.topic_prefix) if args.json
-         else catalog_table(DEFAULT_CATALOG, settings.topic_prefix))
+    echo(catalog_json(settings.catalog, settings.topic_prefix) if args.json
+         else catalog_table(settings.catalog, settings.topic_prefix))
     return 0
 
 

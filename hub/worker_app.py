@@ -35,7 +35,7 @@ from hub.settings import HubSettings
 from hub.tables import faust_table_maker
 from hub.transport import Headers
 from hub.tree_heads import HUB_KEY
-from topics.catalog import HUB_PARTITIONS, Role
+from topics.catalog import Role
 
 TICK_INTERVAL_S = 1.0
 
@@ -104,7 +104,7 @@ def create_app(settings: HubSettings) -> HubApp:
         autodiscover=False,  # everything is registered explicitly by build_worker
         origin="hub",
         Topic=HubTopic,
-        topic_partitions=HUB_PARTITIONS,
+        topic_partitions=settings.partitions,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.data_dir / "faust" / settings.app_id),  # tables are per app (RocksDB locks)

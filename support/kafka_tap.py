@@ -10,7 +10,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from hub.settings import HubSettings
-from topics.catalog import DEFAULT_CATALOG
 
 
 class Tap:
@@ -21,7 +20,7 @@ class Tap:
 
     def __init__(self, settings: HubSettings, *names: str, **consumer_options: Any) -> None:
         self.settings = settings
-        self.topics = {settings.topic(n): DEFAULT_CATALOG.get(n).partitions for n in names}
+        self.topics = {settings.topic(n): settings.catalog.get(n).partitions for n in names}
         self.consumer = AIOKafkaConsumer(enable_auto_commit=False, **consumer_options,
                                          **settings.kafka_client_kwargs())
 

@@ -48,6 +48,8 @@ def new_broker_settings(tmp_path_factory: pytest.TempPathFactory) -> SettingsFac
             "controller_port": controller_port,
             "data_dir": data_dir,
             "topic_prefix": f"t{secrets.token_hex(4)}.",
+            # CI size: 4 partitions per hub topic (the national default, 12, is exercised by the main job)
+            "partitions": 4,
         }
         values.update(overrides)
         return HubSettings(**values)  # type: ignore[arg-type]
@@ -79,9 +81,8 @@ def applied_settings(broker_settings: HubSettings) -> HubSettings:
     import asyncio
 
     from hub.topic_admin import apply_catalog
-    from topics.catalog import DEFAULT_CATALOG
 
-    asyncio.run(apply_catalog(DEFAULT_CATALOG, broker_settings))
+    asyncio.run(apply_catalog(broker_settings.catalog, broker_settings))
     return broker_settings
 
 

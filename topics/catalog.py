@@ -8,6 +8,7 @@ all generated from this catalog.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,10 +21,15 @@ COURT_GATEWAY = "court-gateway"
 ADMIN = "admin"
 
 DAY_MS = 24 * 3600 * 1000
-#: Partitions of every topic the hub's stateful agents read.  They are all keyed by case number
-#: and have the same count, so faust co-partitions them: a case's requests, its replies and its
-#: table rows live in one partition number on one worker.  Agencies reply with the request's key.
-HUB_PARTITIONS = 4
+#: Default partitions of every topic the hub's stateful agents read (the setting ``HUB_PARTITIONS``).
+#: They are all keyed by case number and have the same count, so faust co-partitions them: a case's
+#: requests, its replies and its table rows live in one partition number on one worker.  Agencies reply
+#: with the request's key.  The count bounds how many workers share the work (one partition is never
+#: split): 12 lets 1, 2, 3, 4, 6 or 12 workers share it evenly; Kafka can grow it but never shrink it.
+HUB_PARTITIONS = 12
+#: Production durability: every record on three brokers, a write acknowledged once two hold it.
+REPLICATION_FACTOR = 3
+MIN_INSYNC_REPLICAS = 2
 INFINITE = -1
 
 
@@ -73,10 +79,13 @@ class TopicSpec:
     description: str
     agency: str | None = None
     extra_configs: tuple[tuple[str, str], ...] = ()
+    replication_factor: int = REPLICATION_FACTOR
+    min_insync_replicas: int = MIN_INSYNC_REPLICAS
 
     def configs(self) -> dict[str, str]:
         """The topic-level Kafka configs the catalog manages for this topic."""
-        cfg = {"cleanup.policy": self.cleanup.value, "retention.ms": str(self.retention_ms)}
+        cfg = {"cleanup.policy": self.cleanup.value, "retention.ms": str(self.retention_ms),
+               "min.insync.replicas": str(self.min_insync_replicas)}
         cfg.update(self.extra_configs)
         return cfg
 
@@ -115,6 +124,11 @@ class Catalog:
         if len(found) != 1:
             raise CatalogError(f"expected one {role} topic, found {len(found)}", field="topics")
         return found[0]
+
+    @property
+    def hub_partitions(self) -> int:
+        """Partitions of every co-partitioned hub topic (they all have the same count)."""
+        return self.one(Role.TICKS).partitions
 
     def agency(self, code: str) -> Agency:
         for a in self.agencies:
@@ -167,12 +181,12 @@ def _families(kind: AgencyKind) -> tuple[str, ...]:
     return (BANK, OPS)
 
 
-def _agency_topics(agency: Agency) -> Iterator[TopicSpec]:
+def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
     families = _families(agency.kind)
     yield TopicSpec(
         name=inbox_name(agency.code),
         role=Role.AGENCY_INBOX,
-        partitions=HUB_PARTITIONS,
+        partitions=partitions,
         cleanup=Cleanup.DELETE,
         retention_ms=14 * DAY_MS,
         key="case_number",
@@ -185,7 +199,7 @@ def _agency_topics(agency: Agency) -> Iterator[TopicSpec]:
     yield TopicSpec(
         name=outbox_name(agency.code),
         role=Role.AGENCY_OUTBOX,
-        partitions=HUB_PARTITIONS,
+        partitions=partitions,
         cleanup=Cleanup.DELETE,
         retention_ms=14 * DAY_MS,
         key="case_number",
@@ -197,8 +211,16 @@ def _agency_topics(agency: Agency) -> Iterator[TopicSpec]:
     )
 
 
-def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
-    """The catalog for a set of agencies (the default set unless given)."""
+def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: int = HUB_PARTITIONS,
+                  replication_factor: int = REPLICATION_FACTOR,
+                  min_insync_replicas: int = MIN_INSYNC_REPLICAS) -> Catalog:
+    """The catalog for a set of agencies (the default set unless given), ``partitions`` per hub topic, every
+    topic on ``replication_factor`` brokers and a write acknowledged once ``min_insync_replicas`` hold it."""
+    if partitions < 1:
+        raise CatalogError(f"hub topics need at least one partition, not {partitions}", field="partitions")
+    if not 1 <= min_insync_replicas <= replication_factor:
+        raise CatalogError(f"min.insync.replicas {min_insync_replicas} must be between 1 and the replication "
+                           f"factor {replication_factor}", field="min_insync_replicas")
     agencies = tuple(agencies)
     codes = [a.code for a in agencies]
     if len(set(codes)) != len(codes):
@@ -211,18 +233,18 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
     everyone = frozenset({HUB, ADMIN, COURT_GATEWAY, *(a.principal for a in agencies)})
     topics: list[TopicSpec] = [
         TopicSpec(
-            "court.requests", Role.COURT_REQUESTS, HUB_PARTITIONS, Cleanup.DELETE, 30 * DAY_MS, "case_number",
+            "court.requests", Role.COURT_REQUESTS, partitions, Cleanup.DELETE, 30 * DAY_MS, "case_number",
             (BANK, POLICE, CREDIT, OPS), court, hub_only,
             "every request and list decision sent by the courts (总对总 gateway)",
         ),
         TopicSpec(
-            "court.replies", Role.COURT_REPLIES, HUB_PARTITIONS, Cleanup.DELETE, 30 * DAY_MS, "case_number",
+            "court.replies", Role.COURT_REPLIES, partitions, Cleanup.DELETE, 30 * DAY_MS, "case_number",
             (BANK, POLICE, CREDIT, OPS), hub_only, court,
             "what answers a court's request: replies, sealed receipts, error replies, merged results, "
             "'no answer in time' outcomes",
         ),
         TopicSpec(
-            "court.notices", Role.COURT_NOTICES, HUB_PARTITIONS, Cleanup.DELETE, 90 * DAY_MS, "case_number",
+            "court.notices", Role.COURT_NOTICES, partitions, Cleanup.DELETE, 90 * DAY_MS, "case_number",
             (POLICE, BANK, OPS), hub_only, court,
             "unsolicited notices: sightings, lapses, escalations, deadline and anomaly notices",
         ),
@@ -249,7 +271,7 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
             "every rejected or undecodable message with its original bytes and reason",
         ),
         TopicSpec(
-            "ops.audit", Role.AUDIT, HUB_PARTITIONS, Cleanup.DELETE, INFINITE, "chain",
+            "ops.audit", Role.AUDIT, partitions, Cleanup.DELETE, INFINITE, "chain",
             (OPS,), hub_only, hub_only | frozenset({ADMIN}),
             "audit log of every message accepted, rejected or emitted (002 §5(二)): one Merkle-tree chain per "
             "hub partition, in batches, on the partition of the same number",
@@ -263,22 +285,24 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES) -> Catalog:
             extra_configs=(("retention.bytes", "-1"),),
         ),
         TopicSpec(
-            "hub.ticks", Role.TICKS, HUB_PARTITIONS, Cleanup.DELETE, DAY_MS, "partition",
+            "hub.ticks", Role.TICKS, partitions, Cleanup.DELETE, DAY_MS, "partition",
             (OPS,), hub_only, hub_only,
             "hub-internal clock ticks, one per partition, so deadline checks run inside stream processing",
         ),
     ]
     topics.extend(
         TopicSpec(
-            table_changelog_name(table), Role.TABLE_CHANGELOG, HUB_PARTITIONS, Cleanup.COMPACT, INFINITE, key,
+            table_changelog_name(table), Role.TABLE_CHANGELOG, partitions, Cleanup.COMPACT, INFINITE, key,
             (RAW,), hub_only, hub_only, f"changelog of the hub's {table!r} table ({what}); restored on restart",
         )
         for table, key, what in HUB_TABLES
     )
     for agency in agencies:
         if agency.has_mailbox:
-            topics.extend(_agency_topics(agency))
-    return Catalog(agencies=agencies, topics=tuple(topics))
+            topics.extend(_agency_topics(agency, partitions))
+    durable = (dataclasses.replace(t, replication_factor=replication_factor, min_insync_replicas=min_insync_replicas)
+               for t in topics)
+    return Catalog(agencies=agencies, topics=tuple(durable))
 
 
 # --- consumer groups -------------------------------------------------------------------------

@@ -9,11 +9,10 @@ from hub.security.acls import plan
 from hub.security.apply import apply_security
 from hub.security.users import CredentialStore
 from hub.settings import HubSettings
-from topics.catalog import DEFAULT_CATALOG
 
 
 def _apply(args: argparse.Namespace, settings: HubSettings) -> int:
-    report = apply_security(settings, DEFAULT_CATALOG, one_jvm=not args.jvm_per_command)
+    report = apply_security(settings, settings.catalog, one_jvm=not args.jvm_per_command)
     for line in report.lines():
         echo(line)
     echo(f"credentials: {CredentialStore(settings.data_dir).path} (mode 0600, never commit it)")
@@ -21,7 +20,7 @@ def _apply(args: argparse.Namespace, settings: HubSettings) -> int:
 
 
 def _plan(args: argparse.Namespace, settings: HubSettings) -> int:
-    rules = plan(DEFAULT_CATALOG, settings.topic_prefix, settings.app_id)
+    rules = plan(settings.catalog, settings.topic_prefix, settings.app_id)
     for r in rules:
         echo(f"ALLOW User:{r.principal:<24} {r.operation:<9} {r.resource_type}:{r.pattern}:{r.name}")
     echo(f"{len(rules)} rules; everything else is denied")

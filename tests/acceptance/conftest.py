@@ -60,7 +60,7 @@ def _own_worker(applied: HubSettings, tmp_path_factory: pytest.TempPathFactory, 
         "web_port": web_port, "data_dir": tmp_path_factory.mktemp("own-hub"), "clock": "manual",
         "clock_start": clock_start.isoformat(),
     })
-    asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
+    asyncio.run(apply_catalog(settings.catalog, settings))
     worker = WorkerProcess(settings, tmp_path_factory.mktemp("own-worker") / "worker.log")
     worker.start(timeout=120)
     return worker

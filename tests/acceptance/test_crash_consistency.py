@@ -42,7 +42,6 @@ from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
 from support.ports import free_ports
 from tests.conftest import SettingsFactory, stop_at_exit
-from topics.catalog import DEFAULT_CATALOG
 
 BANKS = ("icbc", "ccb", "abc")
 OFFICER = officer("王执行", "13912345678", "京法执证0105-0077")
@@ -71,7 +70,7 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
     args = ["simulate", "banks", *[a for b in BANKS for a in ("--agency", b)], "--heartbeat-interval", "2"]
     banks = AgencyProcess(settings, logs / "banks.log", args)
     try:
-        asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
+        asyncio.run(apply_catalog(settings.catalog, settings))
         KeyStore(settings.data_dir).generate(list(BANKS))
         worker.start(timeout=120)
         banks.spawn()

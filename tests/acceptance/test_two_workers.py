@@ -37,9 +37,6 @@ from hub.tree_heads import HUB_KEY
 from support.ports import free_ports
 from tests.acceptance.test_crash_consistency import BANKS, _accounts, _load, _poll, _reconcile, _send
 from tests.conftest import SettingsFactory, stop_at_exit
-from topics.catalog import DEFAULT_CATALOG, HUB_PARTITIONS
-
-PARTITIONS = list(range(HUB_PARTITIONS))
 
 
 @dataclass
@@ -80,7 +77,7 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
     args = ["simulate", "banks", *[x for code in BANKS for x in ("--agency", code)], "--heartbeat-interval", "2"]
     banks = AgencyProcess(settings, logs / "banks.log", args)
     try:
-        asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
+        asyncio.run(apply_catalog(settings.catalog, settings))
         KeyStore(settings.data_dir).generate([*BANKS, HUB_KEY])  # one registry, one hub key, for both workers
         shutil.copytree(settings.data_dir / "keys", other.data_dir / "keys")
         a.start(timeout=120)
@@ -94,9 +91,11 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
         broker.stop()
 
 
-def _partition(msg: AvroMessage) -> int:
+def _partition(msg: AvroMessage, partitions: int = 4) -> int:
+    """The hub partition of ``msg``'s case (the stack's settings: the CI size of ``new_broker_settings``)."""
     key = str(msg.body["case"]["case_number"]).encode()
-    return int(DefaultPartitioner()(key, PARTITIONS, PARTITIONS))
+    every = list(range(partitions))
+    return int(DefaultPartitioner()(key, every, every))
 
 
 async def _chaos(stack: Stack, run: Run, kills: int, court: CourtClient, probes: list[AvroMessage]) -> None:

@@ -17,7 +17,6 @@ from hub.security.users import admin_settings
 from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
 from tests.conftest import SettingsFactory, stop_at_exit
-from topics.catalog import DEFAULT_CATALOG
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ def secure_deployment(new_broker_settings: SettingsFactory) -> Iterator[SecureDe
         broker.start()
         password = broker.admin_password()
         assert password
-        asyncio.run(apply_catalog(DEFAULT_CATALOG, admin_settings(settings, password)))
+        asyncio.run(apply_catalog(settings.catalog, admin_settings(settings, password)))
         env = {**os.environ, **settings_env(settings)}
         result = subprocess.run(
             [sys.executable, "-m", "hub", "security", "apply"], env=env, capture_output=True, text=True,

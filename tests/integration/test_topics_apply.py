@@ -49,7 +49,7 @@ async def _retention(admin: AIOKafkaAdminClient, topic: str, want: str, timeout:
 
 def test_apply_realigns_drifted_config_and_partitions(local_broker) -> None:
     settings = local_broker.settings.model_copy(update={"topic_prefix": "drift."})
-    asyncio.run(apply_catalog(DEFAULT_CATALOG, settings))
+    asyncio.run(apply_catalog(settings.catalog, settings))
     history = settings.topic(DEFAULT_CATALOG.one(Role.LIST_HISTORY).name)
     requests = settings.topic(DEFAULT_CATALOG.one(Role.COURT_REQUESTS).name)
 
@@ -63,11 +63,11 @@ def test_apply_realigns_drifted_config_and_partitions(local_broker) -> None:
                                                                 configs={"retention.ms": "1000"})])
             assert resp.to_object()["resources"][0]["error_code"] == 0
             assert await _retention(admin, history, want="1000") == "1000"
-            report = await apply_catalog(DEFAULT_CATALOG, settings)
+            report = await apply_catalog(settings.catalog, settings)
             assert [t for t, _ in report.configs_altered] == [history]
             assert report.configs_altered[0][1]["retention.ms"] == ("1000", "-1")
             await admin.create_partitions({requests: NewPartitions(6)})
-            drift = await apply_catalog(DEFAULT_CATALOG, settings)
+            drift = await apply_catalog(settings.catalog, settings)
             assert any("cannot shrink" in d for d in drift.drift)
             parts = (await admin.describe_topics([requests]))[0]["partitions"]
             return await _retention(admin, history, want="-1"), len(parts)

@@ -30,7 +30,6 @@ from hub.settings import HubSettings
 from hub.topic_admin import apply_catalog
 from support.ports import free_ports
 from tests.integration.kafka_io import produce
-from topics.catalog import DEFAULT_CATALOG
 
 CHECK_INTERVAL_S = 1.0 * 2.5  # BROKER_COMMIT_INTERVAL * 2.5 (faust/transport/consumer.py)
 STALL_TIMEOUT_S = 5.0  # STREAM_PROCESSING_TIMEOUT
@@ -80,7 +79,7 @@ async def test_idle_then_busy_worker_logs_no_error(
         update={"web_port": web_port, "app_id": f"hub-log-{secrets.token_hex(4)}", "log_format": log_format,
                 "topic_prefix": f"log{secrets.token_hex(3)}."}
     )
-    await apply_catalog(DEFAULT_CATALOG, settings)  # also warms up the group coordinator (hub.topic_admin)
+    await apply_catalog(settings.catalog, settings)  # also warms up the group coordinator (hub.topic_admin)
     worker = WorkerProcess(settings, tmp_path / "worker.log")
     codec = default_codec()
     try:
