@@ -13,9 +13,10 @@ An anomaly concerns one agency (or the hub itself).  It opens when
   restart, consumer lag.
 
 "双方应于系统发生异常的 24 小时内通知对方": every party affected when the anomaly is detected — the agency
-and every court with a request outstanding to it at that moment (:attr:`AnomalyBook.courts_waiting_on`)
-— is notified at detection, due within 24 hours of the anomaly's start; a court that sends to the
-agency while the anomaly is open joins it and is told at once (due 24 hours from joining).  A notice not
+and every court with a request outstanding to it at that moment (reported by each hub partition:
+:meth:`AnomalyBook.courts_waiting`) — is notified at detection, due within 24 hours of the anomaly's start;
+a court that sends to the agency while the anomaly is open joins it and is told at once (due 24 hours from
+joining).  A notice not
 delivered in time is counted late and escalated (:meth:`AnomalyBook.late_notices`); notices are tracked
 until acknowledged; a resolution notice follows when the anomaly clears.
 """
@@ -23,7 +24,7 @@ until acknowledged; a resolution notice follows when the anomaly clears.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 NOTIFY_WITHIN_MS = 24 * 3600 * 1000
@@ -32,6 +33,8 @@ ERROR_THRESHOLD = 5
 HEARTBEAT_MISSES = 3
 DEAD_LETTER_WINDOW_MS = 5 * 60 * 1000
 DEAD_LETTER_SPIKE = 20
+#: resolved anomalies whose every notice went out are forgotten after this long (ops.anomalies keeps them)
+KEEP_RESOLVED_MS = 30 * 24 * 3600 * 1000
 HUB = "hub"
 
 
@@ -59,6 +62,8 @@ class Anomaly:
     outstanding: int = 0
     resolved_ms: int | None = None
     notices: dict[str, Notice] = field(default_factory=dict)
+    #: hub partitions that reported who waits on the agency (each counted once)
+    answered: set[int] = field(default_factory=set)
 
     @property
     def open(self) -> bool:
@@ -86,13 +91,11 @@ class AgencyHealth:
 class AnomalyBook:
     """Every agency's health and every anomaly, with the decisions of when to open and resolve."""
 
-    def __init__(self, courts_waiting_on: Callable[[str], Iterable[tuple[str, str]]] | None = None) -> None:
-        """``courts_waiting_on(agency)``: (court, message type) of every request outstanding to ``agency``."""
+    def __init__(self) -> None:
         self.health: dict[str, AgencyHealth] = {}
         self.anomalies: dict[str, Anomaly] = {}
         self.dead_letters: dict[str, deque[int]] = {}  # principal -> when its records were dead-lettered
-        self.courts_waiting_on = courts_waiting_on or (lambda agency: ())
-        self._seq = 0
+        self.seq = 0
 
     def _agency(self, code: str) -> AgencyHealth:
         return self.health.setdefault(code, AgencyHealth(code))
@@ -104,15 +107,26 @@ class AnomalyBook:
         existing = self.open_for(agency)
         if existing is not None:
             return existing
-        self._seq += 1
-        anomaly = Anomaly(f"{agency}-{kind.lower()}-{now_ms}-{self._seq}", kind, agency, now_ms, description)
-        if agency != HUB:  # everyone waiting on the agency is affected from the start
-            for court, message_type in self.courts_waiting_on(agency):
-                anomaly.courts.add(court)
-                anomaly.message_types.add(message_type)
-                anomaly.outstanding += 1
+        self.seq += 1
+        anomaly = Anomaly(f"{agency}-{kind.lower()}-{now_ms}-{self.seq}", kind, agency, now_ms, description)
         self.anomalies[anomaly.anomaly_id] = anomaly
         return anomaly
+
+    def courts_waiting(self, anomaly_id: str, partition: int,
+                       waiting: Iterable[tuple[str, str, int]]) -> Anomaly | None:
+        """Hub partition ``partition`` reports who waits on the anomaly's agency: (court, message type, requests).
+        Everyone waiting is affected from the start; a partition's report counts once.  Returns the anomaly
+        if that added a court."""
+        anomaly = self.anomalies.get(anomaly_id)
+        if anomaly is None or partition in anomaly.answered:
+            return None
+        anomaly.answered.add(partition)
+        before = len(anomaly.courts)
+        for court, message_type, requests in waiting:
+            anomaly.courts.add(court)
+            anomaly.message_types.add(message_type)
+            anomaly.outstanding += requests
+        return anomaly if len(anomaly.courts) > before else None
 
     def court_sent(self, agency: str, court: str, message_type: str) -> Anomaly | None:
         """A court's request reached ``agency``: if an anomaly of it is open, the court is affected too."""
@@ -139,10 +153,12 @@ class AnomalyBook:
         self._agency(agency).last_message_ms = now_ms
         return self._resolve(agency, {"AGENCY_SILENT", "HEARTBEAT_MISSING"}, now_ms)
 
-    def heartbeat(self, agency: str, status: str, interval_ms: int, now_ms: int, mono_ms: int) -> Anomaly | None:
-        """``mono_ms``: a monotonic wall clock — heartbeats measure process liveness, not legal time."""
+    def heartbeat(self, agency: str, status: str, interval_ms: int, now_ms: int, wall_ms: int) -> Anomaly | None:
+        """``wall_ms``: the wall clock of the worker that saw it — heartbeats measure liveness, not legal time."""
         health = self._agency(agency)
-        health.last_heartbeat_ms, health.heartbeat_interval_ms = mono_ms, interval_ms
+        if health.last_heartbeat_ms is not None and wall_ms < health.last_heartbeat_ms:
+            return None  # an older heartbeat reported late (by another worker): the newer one stands
+        health.last_heartbeat_ms, health.heartbeat_interval_ms = wall_ms, interval_ms
         resolved = self.message_from(agency, now_ms)
         if status == "OUT_OF_SERVICE":
             health.out_of_service = True
@@ -194,13 +210,13 @@ class AnomalyBook:
     def hub_fault(self, description: str, now_ms: int) -> Anomaly:
         return self._open("HUB_FAULT", HUB, now_ms, description)
 
-    def sweep(self, now_ms: int, mono_ms: int) -> list[Anomaly]:
+    def sweep(self, now_ms: int, wall_ms: int) -> list[Anomaly]:
         """Time-driven changes: missing heartbeats open, quiet error windows and spikes resolve."""
         changed = []
         for health in self.health.values():
             interval = health.heartbeat_interval_ms
             if (interval and health.last_heartbeat_ms is not None and not health.out_of_service
-                    and mono_ms - health.last_heartbeat_ms > HEARTBEAT_MISSES * interval
+                    and wall_ms - health.last_heartbeat_ms > HEARTBEAT_MISSES * interval
                     and self.open_for(health.agency) is None):
                 changed.append(self._open("HEARTBEAT_MISSING", health.agency, now_ms,
                                           f"no heartbeat from {health.agency} for {HEARTBEAT_MISSES} intervals"))
@@ -230,6 +246,15 @@ class AnomalyBook:
                     notice.escalated = True
                     late.append((anomaly, notice))
         return late
+
+    def forget_settled(self, now_ms: int) -> list[str]:
+        """Resolved anomalies long past whose every notice and resolution went out: dropped from the book."""
+        settled = [a.anomaly_id for a in self.anomalies.values()
+                   if a.resolved_ms is not None and now_ms - a.resolved_ms > KEEP_RESOLVED_MS
+                   and all(n.resolution_delivered_ms is not None or n.escalated for n in a.notices.values())]
+        for anomaly_id in settled:
+            del self.anomalies[anomaly_id]
+        return settled
 
     def acknowledge(self, anomaly_id: str, by: str, now_ms: int) -> bool:
         anomaly = self.anomalies.get(anomaly_id)

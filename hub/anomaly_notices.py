@@ -1,44 +1,45 @@
-"""Anomaly notices (002 §4(五)) and what feeds them: agency heartbeats, errors, warnings, dead letters.
+"""The anomaly book's one owner and the notices it sends (002 §4(五)).
 
-The :class:`~hub.anomaly.AnomalyBook` decides; this module feeds it what the hub observes and
-delivers the notices: an ``AnomalyNotice`` to the agency's inbox and to ``court.notices`` for each
-affected court, the anomaly record itself to ``ops.anomalies``.  A notice is delivered when the
-broker acknowledged it; one not delivered within 24 hours of detection is escalated and counted.
-Acknowledgements (``NoticeAck``) come back from agencies and courts.  The detector keeps its state
-in this process: run one detecting worker per hub (the default single worker is one).
+The :class:`~hub.anomaly.AnomalyBook` decides; this module keeps it and delivers what it decides: an
+``AnomalyNotice`` to the agency's inbox and to ``court.notices`` for each affected court, the anomaly
+record itself to ``ops.anomalies``.  A notice is delivered when the broker acknowledged it; one not
+delivered within 24 hours of detection is escalated and counted.
+
+Exactly one worker keeps the book: the owner of partition :data:`~hub.anomaly_feed.OWNER_PARTITION` of
+``hub.ticks``.  Every worker's observations (:mod:`hub.anomaly_feed`) arrive there; the book's rows are
+written to the ``anomaly_book`` table in that partition, so when the partition moves (its owner stopped or
+died) the next owner loads the book from them and goes on — no notice doubled, none forgotten.  When an
+anomaly of an agency opens, the owner asks every partition who waits on the agency (``AnomalyWatch``) and
+tells everyone affected once they all answered (or :data:`GATHER_MS` passed).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
 from typing import Any
 
 from hub.anomaly import HUB, NOTIFY_WITHIN_MS, Anomaly, AnomalyBook, Notice
+from hub.anomaly_feed import OBSERVATIONS, OWNER_PARTITION, WATCH, wall_ms
+from hub.anomaly_rows import book_rows, load_book
 from hub.clock import utc_datetime
 from hub.codec import AvroMessage
 from hub.context import HubContext
 from hub.deadletter import RawRecord
 from hub.envelope import envelope, message
 from hub.errors import HubError
-from hub.flows.correlation import forward_answer
-from hub.lifecycle import RequestRow, State, can_transition, transition
-from hub.request_gauges import RequestCounts
-from topics.catalog import COURT_GATEWAY, Role, TopicSpec, inbox_name
+from hub.transport import RowTable
+from topics.catalog import COURT_GATEWAY, inbox_name
 
 log = logging.getLogger(__name__)
 
 ANOMALY_NOTICE = "cn.court.interop.ops.AnomalyNotice"
-NOTICE_ACK = "cn.court.interop.ops.NoticeAck"
-HEARTBEAT = "cn.court.interop.ops.Heartbeat"
-ERROR_REPLY = "cn.court.interop.ops.ErrorReply"
 KINDS = ("AGENCY_SILENT", "ERROR_RATE", "HEARTBEAT_MISSING", "OUT_OF_SERVICE", "HUB_FAULT")
-
-
-def _mono_ms() -> int:
-    return int(time.monotonic() * 1000)
+#: longest the owner waits for every partition to say who waits on an agency before telling those it knows
+GATHER_MS = 10_000
+#: how often the open anomalies are told to every partition again (a restarted worker learns them)
+WATCH_EVERY_MS = 30_000
+LAG = "consumer lag"
 
 
 def notice_body(a: Anomaly, notice: Notice | None = None) -> dict[str, Any]:
@@ -54,11 +55,47 @@ def notice_body(a: Anomaly, notice: Notice | None = None) -> dict[str, Any]:
 
 
 class AnomalyNotices:
-    def __init__(self, ctx: HubContext, counts: Callable[[], RequestCounts]) -> None:
-        self.ctx = ctx
-        self.book = AnomalyBook(lambda agency: counts().courts_waiting_on(agency))
+    """The book, kept by the owner of partition 0 while it handles that partition's records."""
 
-    # --- delivering notices -------------------------------------------------------------------------
+    def __init__(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self.table: RowTable = ctx.table("anomaly_book")
+        self._book: AnomalyBook | None = None
+        self.written: dict[str, Any] = {}
+        #: anomaly id -> wall time until which its notices wait for every partition's answer
+        self.gathering: dict[str, int] = {}
+        self.watched_at = 0
+
+    # --- the book and its rows ----------------------------------------------------------------------------
+    @property
+    def book(self) -> AnomalyBook:
+        """The book as the table holds it (loaded when this worker became the owner)."""
+        if self._book is None:
+            rows = dict(self.table.items())
+            self._book, self.written = load_book(rows), rows
+            if rows:
+                log.info("anomaly book loaded: %d anomalies, %d agencies", len(self._book.anomalies),
+                         len(self._book.health))
+        return self._book
+
+    def revoked(self, partitions: set[int]) -> None:
+        """Partition 0 went to another worker: its book is that worker's now."""
+        if OWNER_PARTITION in partitions and self._book is not None:
+            self._book, self.written, self.gathering = None, {}, {}
+            for kind in KINDS:
+                self.ctx.runtime.metrics.anomalies_open.labels(kind).set(0)
+
+    def save(self) -> None:
+        """Write the rows that changed since the last save (in partition 0: the caller handles its record)."""
+        rows = book_rows(self.book)
+        for key, row in rows.items():
+            if self.written.get(key) != row:
+                self.table[key] = row
+        for key in set(self.written) - set(rows):
+            del self.table[key]
+        self.written = rows
+
+    # --- delivering notices -------------------------------------------------------------------------------
     def _is_agency(self, code: str) -> bool:
         return any(ag.code == code and ag.has_mailbox for ag in self.ctx.runtime.catalog.agencies)
 
@@ -83,6 +120,8 @@ class AnomalyNotices:
                 if notice.delivered_ms is None:
                     notice.message_id = await self._send_notice(a, recipient, notice)
                     notice.delivered_ms = now
+                    if not a.open:  # over before anyone was told: the one notice says so
+                        notice.resolution_delivered_ms = now
                 if not a.open and notice.resolution_delivered_ms is None:
                     await self._send_notice(a, recipient, notice)
                     notice.resolution_delivered_ms = now
@@ -92,98 +131,116 @@ class AnomalyNotices:
                                                   correlation_id=a.anomaly_id), notice_body(a))
         await ctx.out.emit(ctx.topics.anomalies, a.anomaly_id, record)
 
+    def _untold(self, a: Anomaly) -> bool:
+        recipients = a.recipients() or [COURT_GATEWAY]
+        return any(r not in a.notices or a.notices[r].delivered_ms is None for r in recipients) or (
+            not a.open and any(n.resolution_delivered_ms is None for n in a.notices.values()))
+
+    def _gathered(self, a: Anomaly) -> bool:
+        until = self.gathering.get(a.anomaly_id)
+        if until is None:
+            return True
+        if len(a.answered) >= self.ctx.runtime.catalog.hub_partitions or wall_ms() >= until:
+            del self.gathering[a.anomaly_id]
+            return True
+        return False
+
+    async def tell_parties(self) -> None:
+        """Everyone affected and not yet told (and the resolution, once resolved) hears now."""
+        for anomaly in list(self.book.anomalies.values()):
+            if self._untold(anomaly) and self._gathered(anomaly):
+                await self.notify(anomaly)
+
     def _refresh_gauges(self) -> None:
         open_by_kind = Counter(a.kind for a in self.book.anomalies.values() if a.open)
         for kind in KINDS:
             self.ctx.runtime.metrics.anomalies_open.labels(kind).set(open_by_kind.get(kind, 0))
 
-    async def changed(self, a: Anomaly | None, was_open: set[str]) -> None:
-        """An anomaly the book opened or changed: counted, logged, its parties told."""
-        if a is None:
+    # --- the partitions' part -----------------------------------------------------------------------------
+    async def watch(self, ask: list[str]) -> None:
+        """Tell every partition the open anomalies of agencies; ``ask``: those whose waiting courts they report."""
+        ctx = self.ctx
+        watched = [{"anomaly_id": a.anomaly_id, "agency": a.agency}
+                   for a in self.book.anomalies.values() if a.open and a.agency != HUB]
+        topic = ctx.settings.topic(ctx.topics.ticks)
+        sends = []
+        for partition in range(ctx.runtime.catalog.hub_partitions):
+            msg = message(WATCH, envelope(ctx.clock, request_id=f"anomaly-watch-{partition}", recipient=HUB),
+                          {"partition": partition, "open": watched, "ask": ask})
+            sends.append(await ctx.sender.send(topic, str(partition).encode(), ctx.codec.encode_message(msg),
+                                               partition=partition, headers=[]))
+        for sent in sends:
+            await sent
+        self.watched_at = wall_ms()
+
+    # --- what the workers observed ------------------------------------------------------------------------
+    async def observed(self, msg: AvroMessage, record: RawRecord) -> None:
+        """One worker's observations, applied in order; then the parties told and the book saved."""
+        if record.partition != OWNER_PARTITION:
+            log.error("observations on partition %d ignored: the book is kept on partition %d", record.partition,
+                      OWNER_PARTITION)
             return
-        if a.anomaly_id not in was_open and a.open:
-            self.ctx.runtime.metrics.anomalies_total.labels(a.kind).inc()
-            log.warning("anomaly %s opened: %s", a.anomaly_id, a.description)
-        await self.notify(a)
+        book, body = self.book, msg.body
+        was_open = {a.anomaly_id for a in book.anomalies.values() if a.open}
+        changed: list[Anomaly | None] = []
+        for seen in body["messages"]:
+            changed.append(book.message_from(seen["agency"], seen["at_ms"]))
+        for hb in body["heartbeats"]:
+            changed.append(book.heartbeat(hb["agency"], hb["status"], hb["interval_ms"], hb["at_ms"], hb["wall_ms"])
+                           or book.open_for(hb["agency"]))
+        changed += [book.error_from(e["agency"], e["at_ms"]) for e in body["errors"]]
+        changed += [book.dead_letter(d["principal"], d["at_ms"]) for d in body["dead_letters"]]
+        changed += [book.past_warning(w["agency"], w["court"], w["message_type"], w["delivered_ms"], w["at_ms"])
+                    for w in body["warnings"]]
+        changed += [book.court_sent(j["agency"], j["court"], j["message_type"]) for j in body["joined"]]
+        reports: dict[tuple[str, int], list[tuple[str, str, int]]] = defaultdict(list)
+        for w in body["waiting"]:
+            reports[(w["anomaly_id"], w["partition"])].append((w["court"], w["message_type"], w["requests"]))
+        for answer in body["answered"]:
+            key = (answer["anomaly_id"], answer["partition"])
+            changed.append(book.courts_waiting(key[0], key[1], reports.get(key, [])))
+        for ack in body["acks"]:
+            if book.acknowledge(ack["anomaly_id"], ack["by"], ack["at_ms"]):
+                self.ctx.runtime.metrics.notices_acknowledged_total.inc()
+        for fault in body["faults"]:
+            changed.append(self._hub_fault(fault["description"], fault["resolved"], fault["at_ms"]))
+        await self._settle([a for a in changed if a is not None], was_open)
+
+    def _hub_fault(self, description: str, resolved: bool, at_ms: int) -> Anomaly | None:
+        book = self.book
+        current = book.open_for(HUB)
+        if description.startswith(LAG) and resolved:  # lag back to normal: the lag fault clears
+            if current is not None and current.description.startswith(LAG):
+                current.resolved_ms = at_ms
+            return current
+        anomaly = book.hub_fault(description, at_ms)
+        if resolved and anomaly is not current:
+            anomaly.resolved_ms = at_ms  # over already (an unclean restart): notice and resolution together
+        return anomaly
+
+    async def _settle(self, changed: list[Anomaly], was_open: set[str]) -> None:
+        """Count and log what opened, ask who waits on a new agency anomaly, tell the parties, save."""
+        opened = [a for a in {a.anomaly_id: a for a in changed}.values() if a.anomaly_id not in was_open and a.open]
+        for anomaly in opened:
+            self.ctx.runtime.metrics.anomalies_total.labels(anomaly.kind).inc()
+            log.warning("anomaly %s opened: %s", anomaly.anomaly_id, anomaly.description)
+        asked = [a.anomaly_id for a in opened if a.agency != HUB]
+        for anomaly_id in asked:
+            self.gathering[anomaly_id] = wall_ms() + GATHER_MS
+        if asked or any(a.anomaly_id in was_open and not a.open for a in changed):
+            await self.watch(asked)
+        await self.tell_parties()
         self._refresh_gauges()
+        self.save()
 
-    def open_ids(self) -> set[str]:
-        return {a.anomaly_id for a in self.book.anomalies.values() if a.open}
-
-    # --- what feeds the book ----------------------------------------------------------------------------
-    async def request_past_warning(self, rec: RequestRow, now_ms: int) -> None:
-        if rec.agency in ("intensive", "hub"):
+    # --- time-driven work (partition 0's tick) ------------------------------------------------------------
+    async def tick(self, partition: int, now_ms: int) -> None:
+        if partition != OWNER_PARTITION:
             return
-        before = self.open_ids()
-        anomaly = self.book.past_warning(rec.agency, rec.court, rec.message_type, rec.accepted_ms, now_ms)
-        if anomaly is not None and (anomaly.anomaly_id not in before or rec.court not in anomaly.notices):
-            await self.changed(anomaly, before)
-
-    async def agency_alive(self, role: Role, msg: AvroMessage, record: RawRecord) -> None:
-        if role is Role.AGENCY_OUTBOX:
-            before = self.open_ids()
-            await self.changed(self.book.message_from(str(msg.envelope["sender"]), self.ctx.clock.now_ms()), before)
-
-    async def dead_lettered(self, record: RawRecord, spec: TopicSpec | None, error: HubError,
-                            decoded: AvroMessage | None) -> None:
-        """Bad records are the anomaly of whoever sent them: an agency's error rate, the court gateway's spike;
-        only records from no known principal count against the hub."""
-        now = self.ctx.clock.now_ms()
-        before = self.open_ids()
-        if spec is not None and spec.role is Role.AGENCY_OUTBOX and spec.agency:
-            await self.changed(self.book.error_from(spec.agency, now), before)
-            return
-        principal = next(iter(spec.producers)) if spec is not None and len(spec.producers) == 1 else HUB
-        await self.changed(self.book.dead_letter(principal, now), before)
-
-    def request_written(self, row: RequestRow, old: RequestRow | None) -> None:
-        if row.state is State.DELIVERED and (old is None or old.state is not State.DELIVERED):
-            self.book.court_sent(row.agency, row.court, row.message_type)  # told by the next sweep
-
-    async def heartbeat(self, msg: AvroMessage, record: RawRecord) -> None:
-        body, sender = msg.body, str(msg.envelope["sender"])
-        before = self.open_ids()
-        changed = self.book.heartbeat(sender, body["status"], int(body["interval_ms"]), self.ctx.clock.now_ms(),
-                                      _mono_ms())
-        await self.changed(changed or self.book.open_for(sender), before)
-
-    async def agency_error(self, msg: AvroMessage, record: RawRecord) -> None:
-        """An agency could not process a request: the court is told, the request failed, the error counted."""
-        ctx = self.ctx
-        agency = str(msg.envelope["sender"])
-        before = self.open_ids()
-        await self.changed(self.book.error_from(agency, ctx.clock.now_ms()), before)
-        rec = ctx.requests.get(msg.request_id)
-        if rec is not None and rec.agency == agency:
-            await forward_answer(ctx, rec, msg, record)
-            if can_transition(rec, State.FAILED):
-                ctx.requests.put(transition(rec, State.FAILED, ctx.clock.now_ms()))
-
-    async def acknowledged(self, msg: AvroMessage, record: RawRecord) -> None:
-        if self.book.acknowledge(msg.body["anomaly_id"], str(msg.envelope["sender"]), self.ctx.clock.now_ms()):
-            self.ctx.runtime.metrics.notices_acknowledged_total.inc()
-
-    async def hub_fault(self, description: str, *, resolved: bool = False) -> None:
-        """The hub itself is at fault (an unclean restart, lag): operators and courts are told."""
-        before = self.open_ids()
-        anomaly = self.book.hub_fault(description, self.ctx.clock.now_ms())
-        if resolved:
-            anomaly.resolved_ms = self.ctx.clock.now_ms()  # running again: notice and resolution together
-        await self.changed(anomaly, before)
-
-    # --- time-driven work -------------------------------------------------------------------------------
-    async def sweep(self) -> None:
-        ctx = self.ctx
-        now = ctx.clock.now_ms()
-        before = self.open_ids()
-        for anomaly in self.book.sweep(now, _mono_ms()):
-            await self.changed(anomaly, before)
-        for anomaly in self.book.anomalies.values():
-            recipients = anomaly.recipients() or [COURT_GATEWAY]
-            untold = [r for r in recipients if r not in anomaly.notices or anomaly.notices[r].delivered_ms is None]
-            if anomaly.open and untold:  # not delivered yet, or a court that joined since
-                await self.notify(anomaly)
-        for anomaly, notice in self.book.late_notices(now):
+        ctx, book = self.ctx, self.book
+        was_open = {a.anomaly_id for a in book.anomalies.values() if a.open}
+        changed = book.sweep(now_ms, wall_ms())
+        for anomaly, notice in book.late_notices(now_ms):
             ctx.runtime.metrics.notices_overdue_total.inc()
             log.error("notice of %s to %s not delivered within 24 hours: escalated to operators", anomaly.anomaly_id,
                       notice.recipient)
@@ -193,18 +250,17 @@ class AnomalyNotices:
                 {**notice_body(anomaly, notice),
                  "description": f"ESCALATED: the notice to {notice.recipient} was not delivered within 24 hours "
                                 f"(002 §4(五)); {anomaly.description}"}))
+        book.forget_settled(now_ms)
+        if wall_ms() - self.watched_at >= WATCH_EVERY_MS:  # a restarted worker (or a new owner) learns them again
+            partitions = ctx.runtime.catalog.hub_partitions
+            await self.watch([a.anomaly_id for a in book.anomalies.values()
+                              if a.open and a.agency != HUB and len(a.answered) < partitions])
+        await self._settle(changed, was_open)
 
 
-def register(ctx: HubContext, counts: Callable[[], RequestCounts]) -> AnomalyNotices:
-    notices = AnomalyNotices(ctx, counts)
-    hooks = ctx.hooks
-    hooks.on_warning(notices.request_past_warning)
-    hooks.on_accept(notices.agency_alive)
-    hooks.on_dead_letter(notices.dead_lettered)
-    hooks.on_request_written(notices.request_written)
-    hooks.agency_route(HEARTBEAT)(notices.heartbeat)
-    hooks.agency_route(ERROR_REPLY)(notices.agency_error)
-    hooks.agency_route(NOTICE_ACK)(notices.acknowledged)
-    hooks.court_route(NOTICE_ACK)(notices.acknowledged)
-    hooks.every(1.0)(notices.sweep)
+def register(ctx: HubContext) -> AnomalyNotices:
+    notices = AnomalyNotices(ctx)
+    ctx.hooks.internal_route(OBSERVATIONS)(notices.observed)
+    ctx.hooks.on_tick(notices.tick)
+    ctx.hooks.on_revoked(notices.revoked)
     return notices

@@ -32,6 +32,8 @@ TickHandler = Callable[[int, int], Awaitable[None]]
 RequestHook = Callable[[RequestRow, int], Awaitable[None]]
 #: a periodic or background job of the worker
 Job = Callable[[], Awaitable[None]]
+#: told which partitions this worker just lost to another
+RevokeObserver = Callable[[set[int]], None]
 
 
 @dataclass
@@ -49,6 +51,8 @@ class FlowHooks:
     expired: list[RequestHook] = field(default_factory=list)
     timers: list[tuple[float, Job]] = field(default_factory=list)
     background: list[Job] = field(default_factory=list)
+    commit_waits: list[Job] = field(default_factory=list)
+    revoked: list[RevokeObserver] = field(default_factory=list)
 
     @staticmethod
     def _add(routes: dict[str, Handler], schemas: tuple[str, ...], fn: Handler, where: str) -> None:
@@ -119,6 +123,16 @@ class FlowHooks:
             return fn
 
         return register
+
+    def before_commit(self, fn: Job) -> Job:
+        """A job awaited before every offset commit (what the committed records caused is on the broker first)."""
+        self.commit_waits.append(fn)
+        return fn
+
+    def on_revoked(self, fn: RevokeObserver) -> RevokeObserver:
+        """``fn(partitions)``: the hub partitions this worker lost (before another worker is given them)."""
+        self.revoked.append(fn)
+        return fn
 
     def in_background(self, fn: Job) -> Job:
         """A job the worker starts once and runs for its lifetime."""

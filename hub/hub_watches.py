@@ -1,6 +1,7 @@
 """The worker watching itself: outstanding/overdue gauges, unclean restarts, consumer lag.
 
-Faults of the hub itself become ``HUB_FAULT`` anomalies (:mod:`hub.anomaly_notices`).
+Faults of the hub itself are reported to the anomaly book's owner (:mod:`hub.anomaly_feed`), which opens
+``HUB_FAULT`` anomalies (:mod:`hub.anomaly_notices`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hub import anomaly_notices
-from hub.anomaly import HUB
-from hub.anomaly_notices import AnomalyNotices
+from hub import anomaly_feed, anomaly_notices
+from hub.anomaly_feed import AnomalyFeed
+from hub.anomaly_notices import LAG
 from hub.context import HubContext
 from hub.request_gauges import RequestCounts
 from topics.catalog import Role
@@ -54,24 +55,26 @@ class RequestGauges:
             gauge_over.labels(agency, type_).set(n)
 
 
-async def detect_unclean_restart(ctx: HubContext, notices: AnomalyNotices) -> None:
+async def detect_unclean_restart(ctx: HubContext, feed: AnomalyFeed) -> None:
     """A worker that did not stop cleanly left its marker behind: that restart is a hub fault."""
     marker = ctx.settings.data_dir / RUNNING_MARKER
     unclean = marker.exists()
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(str(os.getpid()), encoding="utf-8")
     if unclean:
-        await notices.hub_fault(f"hub worker restarted after an unclean stop (marker {marker.name})", resolved=True)
+        feed.hub_fault(f"hub worker restarted after an unclean stop (marker {marker.name})", resolved=True)
 
 
 class LagWatch:
-    """Messages on the hub's input topics not yet committed by its consumer group; sustained lag is a fault."""
+    """Messages on the hub's input topics not yet committed by its consumer group; sustained lag is a fault
+    (every worker measures the group's lag; the book keeps one open fault however many report it)."""
 
-    def __init__(self, ctx: HubContext, notices: AnomalyNotices) -> None:
+    def __init__(self, ctx: HubContext, feed: AnomalyFeed) -> None:
         self.ctx = ctx
-        self.notices = notices
+        self.feed = feed
         self.clients: dict[str, Any] = {}
         self.lagging: dict[str, int] = {}
+        self.reported = False
 
     async def measure(self) -> dict[str, int]:
         from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -104,27 +107,25 @@ class LagWatch:
         except (KafkaError, OSError) as exc:
             log.warning("consumer lag not measured: %s", exc)
             return
-        now = self.ctx.clock.now_ms()
         for role, value in lag.items():
             self.ctx.runtime.metrics.consumer_lag_messages.labels(role).set(value)
             self.lagging[role] = self.lagging.get(role, 0) + 1 if value > LAG_THRESHOLD else 0
-        book = self.notices.book
-        before = self.notices.open_ids()
-        hub = book.open_for(HUB)
-        if any(n >= 2 for n in self.lagging.values()) and hub is None:
-            await self.notices.changed(book.hub_fault(f"consumer lag above {LAG_THRESHOLD}: {lag}", now), before)
-        elif hub is not None and hub.description.startswith("consumer lag") and not any(self.lagging.values()):
-            hub.resolved_ms = now
-            await self.notices.changed(hub, before)
+        if any(n >= 2 for n in self.lagging.values()) and not self.reported:
+            self.feed.hub_fault(f"{LAG} above {LAG_THRESHOLD}: {lag}")
+            self.reported = True
+        elif self.reported and not any(self.lagging.values()):
+            self.feed.hub_fault(f"{LAG} back under {LAG_THRESHOLD}", resolved=True)
+            self.reported = False
 
 
 def register(ctx: HubContext, recovered: Callable[[], bool]) -> RequestGauges:
-    """The gauges (their counts also tell the anomaly detector who waits on an agency), the anomaly notices
-    and the worker's self-checks."""
+    """The gauges (their counts also tell the anomaly book's owner who waits on an agency), the anomaly
+    observations and book, and the worker's self-checks."""
     gauges = RequestGauges(ctx, recovered)
     ctx.hooks.on_request_written(lambda row, old: gauges.request_counts.observe(row, old))
-    notices = anomaly_notices.register(ctx, gauges.counts)
+    feed = anomaly_feed.register(ctx, gauges.counts)
+    anomaly_notices.register(ctx)
     ctx.hooks.every(5.0)(gauges.refresh)
-    ctx.hooks.in_background(lambda: detect_unclean_restart(ctx, notices))
-    ctx.hooks.every(10.0)(LagWatch(ctx, notices).watch)
+    ctx.hooks.in_background(lambda: detect_unclean_restart(ctx, feed))
+    ctx.hooks.every(10.0)(LagWatch(ctx, feed).watch)
     return gauges

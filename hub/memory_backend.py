@@ -2,7 +2,10 @@
 
 For tests of flow handlers (and of the intake's handling of hostile input) with the same code the
 worker runs: :class:`MemoryHub` builds the context with :func:`hub.context.build_context`, registers
-every flow (:func:`hub.flows.register_all`) and feeds messages to :class:`hub.intake.Intake`.
+every flow (:func:`hub.flows.register_all`) and feeds messages to :class:`hub.intake.Intake`.  After each
+record it does what the worker does before committing it (:meth:`MemoryHub.settle`): the flows' commit waits
+run, and what the hub sent to its own partitions (``hub.ticks``: anomaly observations and watches, the
+credit sequencer's outcomes) is received in turn, as the worker's consumer would.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ class MemoryHub:
             register_all(self.ctx)
         self.intake = Intake(self.ctx)
         self._offsets: dict[tuple[str, int], int] = {}
+        self._settled = 0  # records of sender.sent already looked at by settle()
+        self._settling = False
 
     def table(self, name: str) -> MemoryTable:
         return self.make_table.tables[name]
@@ -110,7 +115,31 @@ class MemoryHub:
         return RawRecord(topic, partition, offset, key, value, headers)
 
     async def receive(self, catalog_topic: str, key: bytes | None, value: bytes | None, partition: int = 0) -> None:
-        """One record arriving on a catalog topic: decoded (or dead-lettered) and dispatched like the worker's."""
+        """One record arriving on a catalog topic: decoded (or dead-lettered) and dispatched like the worker's,
+        then settled."""
+        await self._dispatch(catalog_topic, key, value, partition)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Run the commit waits, and receive what the hub sent to ``hub.ticks`` since, until nothing is left."""
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            ticks = self.ctx.settings.topic(self.ctx.topics.ticks)
+            while True:
+                for job in self.ctx.hooks.commit_waits:
+                    await job()
+                new, self._settled = self.sender.sent[self._settled:], len(self.sender.sent)
+                internal = [s for s in new if s.topic == ticks]
+                if not internal:
+                    return
+                for s in internal:
+                    await self._dispatch(self.ctx.topics.ticks, s.key, s.value, s.partition or 0)
+        finally:
+            self._settling = False
+
+    async def _dispatch(self, catalog_topic: str, key: bytes | None, value: bytes | None, partition: int) -> None:
         rt = self.ctx.runtime
         record = self.record(rt.settings.topic(catalog_topic), key, value, partition)
         try:

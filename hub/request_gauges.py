@@ -21,8 +21,8 @@ class RequestCounts:
     def __init__(self) -> None:
         self.outstanding: Counter[Key] = Counter()
         self.overdue: Counter[Key] = Counter()
-        #: agency -> (court, message type) -> open requests: who waits on an agency (anomaly notices)
-        self.waiting: dict[str, Counter[Key]] = {}
+        #: agency -> (partition, court, message type) -> open requests: who waits on an agency (anomaly notices)
+        self.waiting: dict[str, Counter[tuple[int, str, str]]] = {}
         self.built = False
 
     def _add(self, row: RequestRow | None, sign: int) -> None:
@@ -30,13 +30,14 @@ class RequestCounts:
             return
         key = (row.agency, row.message_type)
         self.outstanding[key] += sign
-        self.waiting.setdefault(key[0], Counter())[(row.court, key[1])] += sign
+        self.waiting.setdefault(key[0], Counter())[(row.partition, row.court, key[1])] += sign
         if row.state is State.OVERDUE:
             self.overdue[key] += sign
 
-    def courts_waiting_on(self, agency: str) -> list[tuple[str, str]]:
-        """(court, message type) of each request outstanding to ``agency`` (one entry per request)."""
-        return [k for k, n in (self.waiting.get(agency) or Counter()).items() for _ in range(max(n, 0))]
+    def courts_waiting_on(self, agency: str, partition: int) -> list[tuple[str, str, int]]:
+        """(court, message type, requests) outstanding to ``agency`` in hub partition ``partition``."""
+        return sorted((court, type_, n) for (p, court, type_), n in (self.waiting.get(agency) or Counter()).items()
+                      if p == partition and n > 0)
 
     def rebuild(self, rows: Iterable[RequestRow]) -> None:
         self.outstanding.clear()

@@ -105,6 +105,8 @@ def create_app(settings: HubSettings) -> HubApp:
         origin="hub",
         Topic=HubTopic,
         topic_partitions=settings.partitions,
+        # any topic faust creates itself is replicated like the catalog's (its changelogs are catalog topics)
+        topic_replication_factor=settings.replication_factor,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.data_dir / "faust" / settings.app_id),  # tables are per app (RocksDB locks)
@@ -175,9 +177,16 @@ def build_worker(settings: HubSettings, runtime: HubRuntime | None = None) -> Hu
     intake = Intake(ctx)
     app.undecodable = intake.undecodable  # HubTopic's decode-error hooks
     writer = ctx.audit.writer
-    app.before_flush.append(writer.flush)  # every offset commit waits for the audit entries of what it commits
+    # every offset commit waits for what the committed records caused: the flows' reports, the audit entries
+    app.before_flush.extend(ctx.hooks.commit_waits)
+    app.before_flush.append(writer.flush)
+    ticks_name = settings.topic(runtime.catalog.one(Role.TICKS).name)
 
-    async def audit_chains_revoked(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+    async def audit_chains_revoked(sender: Any, revoked: Any = (), *args: Any, signal: Any = None,
+                                   **kwargs: Any) -> None:
+        lost = {tp.partition for tp in revoked if tp.topic == ticks_name}
+        for observer in ctx.hooks.revoked:
+            observer(lost)
         await writer.revoked()  # flushed and acknowledged before any other worker is given a partition
 
     # a strong reference (weak=False); faust passes (sender, revoked, signal=...)

@@ -158,6 +158,8 @@ HUB_TABLES: tuple[tuple[str, str, str], ...] = (
     ("deadline_index", "partition:minute", "requests whose warning or due time falls in a minute"),
     ("measures", "measure_id", "police measures: active / released / lapsed, with court, case and request"),
     ("measure_requests", "request_id", "police measure requests awaiting the measure id"),
+    ("anomaly_book", "health/<agency>, anomaly/<id>, dead/<principal>, seq",
+     "the anomaly book (agencies' health, every anomaly and its notices), all in partition 0, kept by its owner"),
 )
 
 
@@ -208,6 +210,8 @@ def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
         consumers=frozenset({HUB}),
         description=f"replies, receipts, sightings and heartbeats from {agency.name_zh} ({agency.name_en})",
         agency=agency.code,
+        # the broker stamps when a record arrived (an agency's clock cannot claim it was alive)
+        extra_configs=(("message.timestamp.type", "LogAppendTime"),),
     )
 
 

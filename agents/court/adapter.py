@@ -85,9 +85,10 @@ class CourtClient:
         self._consumer = AIOKafkaConsumer(enable_auto_commit=False, **kwargs)
         await self._producer.start()
         await self._consumer.start()
-        tps = [TopicPartition(self.settings.topic(spec.name), p)
-               for spec in (DEFAULT_CATALOG.one(Role.COURT_REPLIES), DEFAULT_CATALOG.one(Role.COURT_NOTICES))
-               for p in range(spec.partitions)]
+        tps = []
+        for spec in (DEFAULT_CATALOG.one(Role.COURT_REPLIES), DEFAULT_CATALOG.one(Role.COURT_NOTICES)):
+            topic = self.settings.topic(spec.name)  # its partitions as the deployment has them (metadata)
+            tps += [TopicPartition(topic, p) for p in sorted(await self._producer.partitions_for(topic))]
         self._consumer.assign(tps)
         for tp, offset in (await self._consumer.end_offsets(tps)).items():
             self._consumer.seek(tp, offset)

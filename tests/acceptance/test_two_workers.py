@@ -18,6 +18,7 @@ import shutil
 import signal
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from agents.court.adapter import CourtClient
 from agents.process import AgencyProcess
-from hub.audit_io import verify_deployment_log
+from hub.audit_io import read_topic, verify_deployment_log
 from hub.broker.server import LocalBroker
 from hub.codec import AvroMessage, default_codec
 from hub.process import WorkerProcess
@@ -74,7 +75,8 @@ def stack(new_broker_settings: SettingsFactory, tmp_path_factory: pytest.TempPat
     logs = tmp_path_factory.mktemp("two-workers")
     broker.start()
     a, b = WorkerProcess(settings, logs / "worker-a.log"), WorkerProcess(other, logs / "worker-b.log")
-    args = ["simulate", "banks", *[x for code in BANKS for x in ("--agency", code)], "--heartbeat-interval", "2"]
+    args = ["simulate", "banks", *[x for code in BANKS for x in ("--agency", code)], "--heartbeat-interval", "5"]
+    # 3 intervals (15 s) exceed the failover (the 10 s session timeout): a takeover is not a missing heartbeat
     banks = AgencyProcess(settings, logs / "banks.log", args)
     try:
         asyncio.run(apply_catalog(settings.catalog, settings))
@@ -183,3 +185,16 @@ def test_two_workers_lose_nothing_duplicate_nothing_and_keep_every_audit_chain_a
           + (f" (median {statistics.median(measured):.1f} s)" if measured else "")
           + f"; {time.monotonic() - t0:.0f} s")
     assert len(run.failovers) == 3 and measured, run.failovers
+    notices = asyncio.run(_anomaly_notices(settings))
+    told = Counter((n.body["anomaly_id"], n.envelope["recipient"], n.body["state"]) for n in notices)
+    assert told and max(told.values()) == 1, [k for k, n in told.items() if n > 1]  # one owner: none doubled
+    restarts = {n.body["anomaly_id"] for n in notices if "unclean stop" in n.body["description"]}
+    assert len(restarts) == 3  # each of B's unclean restarts reported once, by whichever worker kept the book
+    assert not [n.body for n in notices if n.body["kind"] == "HEARTBEAT_MISSING"]  # the banks never stopped
+
+
+async def _anomaly_notices(settings: HubSettings) -> list[AvroMessage]:
+    """Every anomaly notice the hub sent to the courts (the court gateway is told the hub's own faults)."""
+    codec = default_codec()
+    found = [codec.decode(value) async for _, _, value in read_topic(settings, settings.topic("court.notices"))]
+    return [m for m in found if m.schema == "cn.court.interop.ops.AnomalyNotice"]

@@ -39,14 +39,14 @@ def test_error_replies_above_the_threshold_open_and_a_quiet_window_resolves() ->
 
 def test_out_of_service_and_missing_heartbeats() -> None:
     book = AnomalyBook()
-    book.heartbeat("abc", "OUT_OF_SERVICE", 5000, now_ms=0, mono_ms=0)
+    book.heartbeat("abc", "OUT_OF_SERVICE", 5000, now_ms=0, wall_ms=0)
     assert book.open_for("abc").kind == "OUT_OF_SERVICE"
-    assert book.heartbeat("abc", "UP", 5000, now_ms=1, mono_ms=1000).kind == "OUT_OF_SERVICE"
+    assert book.heartbeat("abc", "UP", 5000, now_ms=1, wall_ms=1000).kind == "OUT_OF_SERVICE"
     assert book.open_for("abc") is None
     assert book.sweep(0, 1000 + 15_000) == []  # three intervals: not yet
     missing = book.sweep(0, 1000 + 15_001)
     assert [a.kind for a in missing] == ["HEARTBEAT_MISSING"]
-    assert book.heartbeat("abc", "UP", 5000, now_ms=2, mono_ms=20_000) is missing[0]
+    assert book.heartbeat("abc", "UP", 5000, now_ms=2, wall_ms=20_000) is missing[0]
 
 
 def test_dead_letters_from_no_known_principal_are_a_hub_fault() -> None:
@@ -57,7 +57,9 @@ def test_dead_letters_from_no_known_principal_are_a_hub_fault() -> None:
 
 def test_a_court_adapters_burst_of_bad_records_is_that_adapters_anomaly_not_the_hubs_002_s4_5() -> None:
     """002 §4(五): the party whose system misbehaves is told; the courts waiting on others are not."""
-    book = AnomalyBook(lambda agency: [("京0105", "FreezeRequest")] if agency == "icbc" else [])
+    book = AnomalyBook()
+    icbc = book.past_warning("icbc", "京0105", "FreezeRequest", delivered_ms=0, now_ms=1)
+    assert icbc is not None
     results = [book.dead_letter("court-gateway", i) for i in range(DEAD_LETTER_SPIKE)]
     spike = results[-1]
     assert spike is not None and spike.kind == "ERROR_RATE" and spike.agency == "court-gateway"
@@ -68,14 +70,18 @@ def test_a_court_adapters_burst_of_bad_records_is_that_adapters_anomaly_not_the_
 def test_every_court_waiting_on_the_agency_is_affected_at_detection_002_s4_5() -> None:
     """"双方应于系统发生异常的 24 小时内通知对方": courts with requests outstanding when the anomaly starts are
     affected from its start, not when their own request passes its warning."""
-    waiting = [("京0105", "FreezeRequest"), ("沪0115", "QueryRequest"), ("沪0115", "QueryRequest")]
-    book = AnomalyBook(lambda agency: waiting if agency == "icbc" else [])
+    book = AnomalyBook()
     a = book.past_warning("icbc", "京0105", "FreezeRequest", delivered_ms=1000, now_ms=10 * MIN)
-    assert a is not None and a.recipients() == ["icbc", "京0105", "沪0115"] and a.outstanding == 3
+    assert a is not None and a.recipients() == ["icbc", "京0105"] and a.outstanding == 1
+    # every hub partition reports who waits on icbc there; a partition's report counts once
+    assert book.courts_waiting(a.anomaly_id, 0, [("京0105", "FreezeRequest", 1)]) is None  # nobody new
+    assert book.courts_waiting(a.anomaly_id, 3, [("沪0115", "QueryRequest", 2)]) is a
+    assert book.courts_waiting(a.anomaly_id, 3, [("沪0115", "QueryRequest", 2)]) is None  # redelivered
+    assert a.recipients() == ["icbc", "京0105", "沪0115"] and a.outstanding == 4 and a.answered == {0, 3}
     assert a.message_types == {"FreezeRequest", "QueryRequest"}
     assert book.court_sent("icbc", "渝0103", "DeductRequest") is a  # joins while open: told at once
     assert book.court_sent("icbc", "渝0103", "QueryRequest") is None  # already told
-    assert "渝0103" in a.courts and a.outstanding == 5
+    assert "渝0103" in a.courts and a.outstanding == 6
     assert book.court_sent("ccb", "渝0103", "QueryRequest") is None  # no anomaly of that agency
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hub.anomaly_notices import ANOMALY_NOTICE, HEARTBEAT
+from hub.anomaly_feed import HEARTBEAT
+from hub.anomaly_notices import ANOMALY_NOTICE
 from hub.codec import AvroMessage, default_codec
 from hub.envelope import envelope, message
 from hub.flows.delivery import deliver

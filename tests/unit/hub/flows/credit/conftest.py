@@ -45,7 +45,6 @@ class CreditHub:
         self.journal.read = self.read_sent
         self.journal.backoff_s = 0.0
         self._journalled = 0
-        self._outcomes = 0
 
     @property
     def clock(self) -> ManualClock:
@@ -91,13 +90,7 @@ class CreditHub:
         records = self.journal_records()
         batch, self._journalled = [*records[self._journalled:], *extra], len(records)
         await self.journal.sequence_batch(batch)
-        await self.receive_outcomes()
-
-    async def receive_outcomes(self) -> None:
-        sent = self.sent_to(self.ctx.topics.ticks)
-        for s in sent[self._outcomes:]:
-            await self.hub.receive(self.ctx.topics.ticks, s.key, s.value, s.partition or 0)
-        self._outcomes = len(sent)
+        await self.hub.settle()  # the outcomes the sequencer sent to hub.ticks are received
 
     # --- the platform -----------------------------------------------------------------------------------
     async def platform_applies_the_history(self) -> list[tuple[bytes, bytes]]:
