@@ -22,13 +22,21 @@ Figures:
 1. baselines: ``relay_events_per_s`` (raw aiokafka consume -> produce) and ``faust_events_per_s``
    (a bare faust agent that only forwards, app ``bench.forwarder``), over the same backlog of
    encoded QueryRequests on 4 partitions; events = records consumed + produced per second;
+   ``forwarder_cpu_ms_per_message_pair``: CPU (user + system, all threads, from ``/proc/<pid>/stat``)
+   of that faust forwarder per two messages forwarded (a round trip's request and reply), the same
+   requests sent once more to it warm, from the first send until the sink holds them all;
 2. ``round_trips_per_s``: court -> hub -> simulated icbc -> hub -> court, a backlog of requests
    written by an aiokafka producer to ``court.requests``, replies counted on ``court.replies``;
    ``hub_events_per_s``: records the hub consumed + produced per second (audit and changelog
    records included), with its ratio to each baseline (target >= 2,000 rt/s and >= 0.7 x faust);
    ``round_trips_per_s_2_workers``: the same backlog with a second worker in the consumer group,
    as a ratio to one worker;
+   ``hub_cpu_ms_per_round_trip_batched``: CPU of the hub worker process (user + system, all threads)
+   from the first request of a peak round sent to its last reply, per round trip answered, with its
+   ratio to ``forwarder_cpu_ms_per_message_pair`` measured in the same run;
 3. ``latency_p50/p95/p99_ms`` at half the peak rate, open loop (target p99 <= 250 ms);
+   ``hub_cpu_ms_per_round_trip_open_loop``: the hub worker's CPU per round trip in those rounds,
+   as in (2);
 4. ``replay_events_per_s``: ``agents.credit.replay.replay`` of N generated ListEvents from
    ``credit.list.history`` vs a raw aiokafka consume of the same topic (target >= 100,000/s);
 5. ``rss_worker_mb`` (a hub worker holding N outstanding requests in its ``requests`` table,

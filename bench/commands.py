@@ -110,17 +110,22 @@ class Bench:
         reqs = query_requests(self.env.base, self.args.requests)
         relay = self.fig("relay_events_per_s", "events/s")
         fwd = self.fig("faust_events_per_s", "events/s", baseline="relay")
+        pair = self.fig("forwarder_cpu_ms_per_message_pair", "ms")
         for i in range(self.args.repeat):
             relay.runs.append(await self._retry(baselines.run_baseline, self.env, "relay", reqs))
-            fwd.runs.append(await self._retry(baselines.run_baseline, self.env, "faust", reqs))
+            fwd.runs.append(await self._retry(baselines.run_baseline, self.env, "faust", reqs, pair.runs))
             _say(
                 f"baselines {i + 1}/{self.args.repeat}: relay {relay.runs[-1]:,.0f}, "
-                f"faust {fwd.runs[-1]:,.0f} ev/s"
+                f"faust {fwd.runs[-1]:,.0f} ev/s, {pair.runs[-1]:.3f} CPU ms per message pair"
             )
         fwd.baseline_value = relay.value
         relay.note = (
             f"aiokafka consume -> produce of {len(reqs):,} QueryRequests ({len(reqs[0].value)} B), "
             "4 partitions; events = consumed + produced"
+        )
+        pair.note = (
+            "CPU (user + system, all threads) of the bare faust forwarder per 2 messages forwarded: "
+            "the same requests sent once more to it warm, first send -> last one in the sink"
         )
 
     async def _retry(self, fn: Any, *args: Any) -> float:
@@ -144,6 +149,7 @@ class Bench:
         events = self.fig("hub_events_per_s", "events/s", baseline="faust", target=">= 0.7x faust")
         vs_relay = self.fig("hub_events_per_s_vs_relay", "events/s", baseline="relay")
         per = self.fig("events_per_round_trip", "events")
+        cpu = self.fig("hub_cpu_ms_per_round_trip_batched", "ms", baseline="forwarder pair")
         repeats = self.args.repeat if "roundtrip" in self.only else 1
         # a backlog worth about --peak-seconds at the warm-up rate, at most --requests
         count = int(min(self.args.requests, max(300, hut.warm_rate * self.args.peak_seconds)))
@@ -153,20 +159,28 @@ class Bench:
             events.runs.append(peak.hub_events_per_s)
             vs_relay.runs.append(peak.hub_events_per_s)
             per.runs.append(peak.events_per_round_trip)
+            cpu.runs.append(peak.hub_cpu_ms_per_round_trip)
             if peak.answered < peak.sent:
                 self.note(f"peak round {i + 1}: {peak.answered}/{peak.sent} answered")
             _say(
                 f"round trips {i + 1}/{repeats}: {peak.round_trips_per_s:,.0f} rt/s, "
-                f"{peak.hub_events_per_s:,.0f} hub ev/s ({peak.events_per_round_trip:.1f} per rt)"
+                f"{peak.hub_events_per_s:,.0f} hub ev/s ({peak.events_per_round_trip:.1f} per rt), "
+                f"hub CPU {peak.hub_cpu_ms_per_round_trip:.2f} ms per rt"
             )
         if "faust_events_per_s" in self.figures:
             events.baseline_value = self.figures["faust_events_per_s"].value
             vs_relay.baseline_value = self.figures["relay_events_per_s"].value
+        if "forwarder_cpu_ms_per_message_pair" in self.figures:
+            cpu.baseline_value = self.figures["forwarder_cpu_ms_per_message_pair"].value
         rt.note = (
             f"backlog of {count:,} QueryRequests (icbc account holders) per run; "
             "rate over the middle 80% of replies"
         )
         per.note = "records the hub consumes + produces per round trip (incl. audit, changelogs, ticks)"
+        cpu.note = (
+            "CPU (user + system, all threads) of the hub worker process in the peak round, first request "
+            "sent -> last reply, per round trip answered; ratio = this / the forwarder's CPU per message pair"
+        )
         if "latency" in self.only:
             await self.latency(hut, rt.value)
         if self.args.profile:
@@ -198,20 +212,30 @@ class Bench:
                 self.fig(f"latency_{label}p{q}_ms", "ms", target="<= 250" if q == 99 and not label else None)
                 for q in (50, 95, 99)
             ]
+            cpu = None if label else self.fig("hub_cpu_ms_per_round_trip_open_loop", "ms", baseline="forwarder pair")
             for i in range(self.args.repeat):
                 lat = await hut.latency(rate, self.args.latency_seconds)
                 for f, v in zip(figs, (lat.p50_ms, lat.p95_ms, lat.p99_ms), strict=True):
                     f.runs.append(v)
+                if cpu is not None:
+                    cpu.runs.append(lat.hub_cpu_ms_per_round_trip)
                 if lat.answered < lat.sent:
                     self.note(f"latency {label or 'half_'}round {i + 1}: {lat.answered}/{lat.sent} answered")
                 _say(
                     f"latency {i + 1}/{self.args.repeat} at {rate:,.0f}/s: p50 {lat.p50_ms:.0f} "
-                    f"p95 {lat.p95_ms:.0f} p99 {lat.p99_ms:.0f} ms"
+                    f"p95 {lat.p95_ms:.0f} p99 {lat.p99_ms:.0f} ms; hub CPU {lat.hub_cpu_ms_per_round_trip:.2f} ms/rt"
                 )
             figs[0].note = (
                 f"open loop at {rate:,.0f} requests/s ({share:g} x the peak) for {self.args.latency_seconds:.0f}s; "
                 "send -> reply arrival at the court"
             )
+            if cpu is not None:
+                pair = self.figures.get("forwarder_cpu_ms_per_message_pair")
+                cpu.baseline_value = pair.value if pair is not None else None
+                cpu.note = (
+                    f"as hub_cpu_ms_per_round_trip_batched, in the open-loop round at {rate:,.0f} requests/s "
+                    "(first request sent -> last reply)"
+                )
 
     async def profile(self, hut: HubUnderTest, peak: float) -> None:
         from bench import profile

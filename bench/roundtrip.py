@@ -6,6 +6,8 @@ takes them and the replies are counted; the rate is taken over the middle 80 % o
 (warm-up and drain excluded).  The hub's events (records it consumes plus records it produces,
 audit and changelog records included) are counted from the topics' end offsets.  Latency: an
 open-loop producer paced at a given rate; each reply's arrival minus its request's send time.
+Both also report the hub worker's CPU (user + system, all threads) from the first request sent to
+the last reply received, per round trip answered.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 
 from agents.process import AgencyProcess
+from bench.cpu import CpuMeter, ms_per_unit
 from bench.env import BenchEnv, apply_topics, end_offsets, group_lag, wait_until
 from bench.load import (
     BANK,
@@ -45,6 +48,7 @@ class Peak:
     events_per_round_trip: float
     answered: int
     sent: int
+    hub_cpu_ms_per_round_trip: float
 
 
 @dataclass
@@ -55,6 +59,23 @@ class Latency:
     p99_ms: float
     answered: int
     sent: int
+    hub_cpu_ms_per_round_trip: float
+
+
+@dataclass
+class Round:
+    """One round of requests: (sent, arrived) of each answered request, the worker's CPU meanwhile."""
+
+    pairs: list[tuple[float, float]]
+    worker_cpu_s: float  # from the first send to the last reply (NaN if the worker is gone)
+
+    @property
+    def answered(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def cpu_ms_per_round_trip(self) -> float:
+        return ms_per_unit(self.worker_cpu_s, self.answered)
 
 
 def middle_rate(arrivals: list[float]) -> float:
@@ -99,29 +120,27 @@ class HubUnderTest:
         await asyncio.to_thread(self.worker.start, 180.0)
         self.bank.spawn()
         warm = self.requests(300)
-        answered, pairs = await self.round(warm, timeout_s=180)
-        if answered < len(warm):
+        done = await self.round(warm, timeout_s=180)
+        if done.answered < len(warm):
             raise TimeoutError(
-                f"only {answered}/{len(warm)} warm-up round trips; see {self.env.log('hub-worker')}"
+                f"only {done.answered}/{len(warm)} warm-up round trips; see {self.env.log('hub-worker')}"
             )
-        self.warm_rate = middle_rate([a for _, a in pairs])
+        self.warm_rate = middle_rate([a for _, a in done.pairs])
 
-    async def round(
-        self, reqs: list[Request], timeout_s: float, rate: float | None = None
-    ) -> tuple[int, list[tuple[float, float]]]:
-        """Send ``reqs`` (all at once, or paced at ``rate``); (answered, [(sent, arrived)])."""
+    async def round(self, reqs: list[Request], timeout_s: float, rate: float | None = None) -> Round:
+        """Send ``reqs`` (all at once, or paced at ``rate``) and wait for their replies."""
         keys = {r.key for r in reqs}
         async with Replies(self.settings) as replies:
             prod = await producer(self.settings)
             try:
                 collecting = asyncio.create_task(replies.collect_keys(keys, timeout_s, idle_s=60.0))
                 topic = requests_topic(self.settings)
-                sent = await (send_paced(prod, topic, reqs, rate) if rate else send_all(prod, topic, reqs))
-                await collecting
+                with CpuMeter(self.worker.pid) as cpu:
+                    sent = await (send_paced(prod, topic, reqs, rate) if rate else send_all(prod, topic, reqs))
+                    await collecting
             finally:
                 await prod.stop()
-        pairs = [(sent[k], replies.arrived[k]) for k in keys if k in replies.arrived]
-        return len(pairs), pairs
+        return Round([(sent[k], replies.arrived[k]) for k in keys if k in replies.arrived], cpu.seconds)
 
     async def settle(self, timeout_s: float = 300.0) -> bool:
         """Wait until the hub and the bank have committed everything they were sent (a drained backlog)."""
@@ -155,19 +174,20 @@ class HubUnderTest:
         await self.settle()
         reqs = self.requests(count)
         before = await self.hub_events()
-        answered, pairs = await self.round(reqs, timeout_s=max(120.0, count / 50))
+        done = await self.round(reqs, timeout_s=max(120.0, count / 50))
         await asyncio.sleep(1.0)  # the hub's last audit records
         events = await self.hub_events() - before
-        rate = middle_rate([a for _, a in pairs])
-        per_rt = events / max(answered, 1)
-        return Peak(rate, rate * per_rt, per_rt, answered, count)
+        rate = middle_rate([a for _, a in done.pairs])
+        per_rt = events / max(done.answered, 1)
+        return Peak(rate, rate * per_rt, per_rt, done.answered, count, done.cpu_ms_per_round_trip)
 
     async def latency(self, rate: float, seconds: float) -> Latency:
         await self.settle()
         reqs = self.requests(max(int(rate * seconds), 50))
-        answered, pairs = await self.round(reqs, timeout_s=seconds + 120, rate=rate)
-        ms = [(a - s) * 1000 for s, a in pairs]
-        return Latency(rate, percentile(ms, 50), percentile(ms, 95), percentile(ms, 99), answered, len(reqs))
+        done = await self.round(reqs, timeout_s=seconds + 120, rate=rate)
+        ms = [(a - s) * 1000 for s, a in done.pairs]
+        p50, p95, p99 = (percentile(ms, q) for q in (50, 95, 99))
+        return Latency(rate, p50, p95, p99, done.answered, len(reqs), done.cpu_ms_per_round_trip)
 
     def replies_topic(self) -> str:
         return replies_topic(self.settings)
