@@ -6,7 +6,10 @@ Usage::
     python -m bench --quick                # small N, 1 repeat: a smoke run in under 2 minutes
     python -m bench --json                 # the figures as JSON (value = median, runs, ratio, target)
     python -m bench --only codec,replay    # a subset: codec, baselines, roundtrip, latency, replay, memory
+    python -m bench --only cluster --quick # opt-in: three nodes vs one, and the failover time
     python -m bench --outstanding 1000000 --only memory --repeat 1   # (5) at the target's size
+    python -m bench --listings 1000000 --only bootstrap --repeat 1   # (8) at the target's size
+    python -m bench --only sweep --repeat 1  # opt-in: 100,000 terminated cases swept beside live traffic
     python -m bench --profile              # also sample the hub worker and the bank with py-spy
     python -m bench --bootstrap host:9092 --keep --output bench.json
 
@@ -47,7 +50,22 @@ Figures:
    would hold them) (target <= 1 GB and <= 30 s for 1M rows).  N is ``--outstanding``, 100,000 by
    default; ``--outstanding 1000000`` measures the target's size;
 6. ``codec_us_ours`` vs ``codec_us_avro``: encode + decode per message, our codec vs the Apache
-   ``avro`` package (a dev dependency) (target >= 10 x).
+   ``avro`` package (a dev dependency) (target >= 10 x);
+7. opt-in, only with ``--only cluster`` (it starts three more broker JVMs): ``round_trips_per_s_3_nodes``,
+   the round-trip peak on a local three-node cluster (replication factor 3, min.insync.replicas 2) as a
+   ratio to ``round_trips_per_s_1_node`` in the same run, and ``failover_first_answer_s``, the time from
+   the SIGKILL of a partition leader's broker to the first answer on a moved partition (``bench.cluster``);
+8. ``bootstrap_s``: a new unit's verified copy of N listings (``--listings``, 100,000 by default; 1,000,000
+   is the target's size) from the compacted ``credit.list.current`` (``agents.credit.bootstrap``), as a
+   ratio to ``bootstrap_replay_s``, a full replay of the same history (~N / 0.6 publications) in the
+   same run (``bench.bootstrap_bench``);
+9. opt-in, only with ``--only sweep``: a terminated-case sweep (终本统查) of ``--sweep-cases`` cases (100,000)
+   beside live traffic (``bench.sweep_bench``): ``sweep_requests_per_s``, the sweep's unit queries put on the
+   agencies' sweep lanes per second under the per-agency ceiling ``--sweep-ceiling`` (ratio to the ceilings'
+   sum), over a ``--sweep-seconds`` window; ``sweep_live_p50_ms`` / ``sweep_live_p99_ms``, live round trips
+   open loop at ``--sweep-live-rate`` while the sweep runs, as a ratio to ``sweep_live_no_sweep_*`` measured
+   before it in the same run; ``sweep_registrations_per_s`` and ``sweep_worker_rss_mb`` (the hub worker
+   after registering the cases).
 
 ``--profile`` needs py-spy (``pip install py-spy``; not a dependency of the hub): it samples
 the hub worker and the bank simulator during an extra peak run, and the bench process itself during

@@ -19,7 +19,9 @@ from hub.settings import HubSettings
 if TYPE_CHECKING:
     from bench.roundtrip import HubUnderTest
 
-NAMES = ("codec", "baselines", "roundtrip", "latency", "replay", "memory")
+NAMES = ("codec", "baselines", "roundtrip", "latency", "replay", "memory", "bootstrap")
+#: measured only when named in --only (they start more JVMs than the default run)
+OPT_IN = ("cluster", "sweep")
 MB = 1024 * 1024
 MILLION = 1_000_000
 DEFAULT_OUTSTANDING = 100_000  # 1M rows take minutes to restore: pass --outstanding 1000000 for the target
@@ -53,6 +55,7 @@ class Bench:
             "repeat": a.repeat,
             "requests": a.requests,
             "events": a.events,
+            "listings": a.listings,
             "outstanding": a.outstanding,
             "latency_seconds": a.latency_seconds,
             "quick": a.quick,
@@ -77,6 +80,12 @@ class Bench:
             await self.replay()
         if "memory" in self.only:
             await self.memory()
+        if "bootstrap" in self.only:
+            await self.bootstrap()
+        if "cluster" in self.only:
+            await self.cluster()
+        if "sweep" in self.only:
+            await self.sweep()
         self._judge()
 
     # --- (6) codec ---------------------------------------------------------------------------------
@@ -388,6 +397,154 @@ class Bench:
             "plain_dict_mb": round(plain.value * scale, 1),
         }
 
+    # --- (7) a replicated cluster (opt-in) ----------------------------------------------------------
+    async def cluster(self) -> None:
+        from bench.cluster import NODES, ClusterBench
+
+        job = ClusterBench(self.env)
+        try:
+            _say(f"starting a {NODES}-node cluster and a hub on it and on the one-node broker")
+            one, three = await job.start()
+            one_fig = self.fig("round_trips_per_s_1_node", "rt/s")
+            three_fig = self.fig("round_trips_per_s_3_nodes", "rt/s", baseline="1 node")
+            failover = self.fig("failover_first_answer_s", "s")
+            count = int(min(self.args.requests, max(300, one.warm_rate * self.args.peak_seconds)))
+            for i in range(self.args.repeat):
+                one_fig.runs.append((await one.peak(count)).round_trips_per_s)
+                three_fig.runs.append((await three.peak(count)).round_trips_per_s)
+                _say(f"cluster {i + 1}/{self.args.repeat}: {one_fig.runs[-1]:,.0f} rt/s on 1 node, "
+                     f"{three_fig.runs[-1]:,.0f} rt/s on {NODES} nodes")
+            for i in range(self.args.repeat):
+                failover.runs.append(await job.failover(three))
+                _say(f"failover {i + 1}/{self.args.repeat}: first answer {failover.runs[-1]:.1f} s after the kill")
+            three_fig.baseline_value = one_fig.value
+            three_fig.note = (f"the same backlog of {count:,} QueryRequests on {NODES} nodes (replication factor "
+                              f"{NODES}, min.insync.replicas 2, acks=all) vs 1 node (factor 1), alternately")
+            failover.note = ("SIGKILL the node leading most court.requests partitions, then requests on those "
+                             "partitions: kill -> first reply (broker.session.timeout.ms 9 s fences the node)")
+        finally:
+            await asyncio.to_thread(job.close)
+
+    # --- (8) list bootstrap from the compacted current list ---------------------------------------------
+    async def bootstrap(self) -> None:
+        from bench.bootstrap_bench import ListBootstrap
+
+        job = ListBootstrap(self.env, self.args.listings)
+        _say(f"generating and writing a history of {self.args.listings:,} listings and its current list")
+        await job.prepare()
+        made = job.made
+        if made is None:
+            raise RuntimeError("the list bootstrap's history was not made")
+        boot = self.fig("bootstrap_s", "s", baseline="full replay", ratio_up=False)
+        full = self.fig("bootstrap_replay_s", "s")
+        last = None
+        for i in range(self.args.repeat):
+            last = await job.bootstrap_once()
+            boot.runs.append(last.seconds)
+            full.runs.append((await job.replay_once()).seconds)
+            _say(f"bootstrap {i + 1}/{self.args.repeat}: verified copy in {boot.runs[-1]:.1f}s "
+                 f"(current list {last.snapshot_seconds:.1f}s, window {last.window}), "
+                 f"full replay {full.runs[-1]:.1f}s")
+        boot.baseline_value = full.value
+        if last is not None:
+            boot.note = (
+                f"{made.listings:,} listings: read credit.list.current ({job.current_records:,} records: one per "
+                f"listing + the uncleaned last 1 %), hash each entry, check the digest of publication "
+                f"{last.base.publication_id} ({last.window} applied from the history), store; "
+                f"ratio = full replay / bootstrap"
+            )
+        full.note = (f"agents.credit.replay.replay of the same {made.publications:,} publications "
+                     f"({made.publications / full.value:,.0f} events/s)")
+        self.extra["bootstrap"] = {"listings": made.listings, "publications": made.publications,
+                                   "current_records": job.current_records, "prepare_s": round(job.prepare_s, 1)}
+
+    # --- (9) a terminated-case sweep beside live traffic (opt-in) -----------------------------------------
+    async def sweep(self) -> None:
+        from bench.sweep_bench import SweepBench
+
+        a = self.args
+        job = SweepBench(self.env, cases=a.sweep_cases, ceiling=a.sweep_ceiling, live_rate=a.sweep_live_rate,
+                         seconds=a.sweep_seconds)
+        try:
+            _say(f"starting a hub worker and the {len(job.units)} simulated banks of the intensive set")
+            await job.start()
+            lane = self.fig("sweep_requests_per_s", "req/s", baseline="ceilings' sum")
+            p50 = self.fig("sweep_live_p50_ms", "ms", baseline="no sweep")
+            p99 = self.fig("sweep_live_p99_ms", "ms", baseline="no sweep")
+            free50 = self.fig("sweep_live_no_sweep_p50_ms", "ms")
+            free99 = self.fig("sweep_live_no_sweep_p99_ms", "ms")
+            reg_fig = self.fig("sweep_registrations_per_s", "cases/s")
+            rss = self.fig("sweep_worker_rss_mb", "MB", baseline="before registering")
+            per_unit = self.fig("sweep_hub_cpu_ms_per_request", "ms", baseline="live round trip")
+            live_cpu = self.fig("sweep_hub_cpu_ms_per_live_round_trip", "ms")
+            without, with_sweep, loads = [], [], []
+            for i in range(a.repeat):
+                w = await job.live()
+                without.append(w)
+                loads.append(os.getloadavg()[0])
+                free50.runs.append(w.p50_ms)
+                free99.runs.append(w.p99_ms)
+                live_cpu.runs.append(w.worker_cpu_s * 1000 / max(w.answered, 1))
+                _say(f"live {i + 1}/{a.repeat} without the sweep at {w.rate:,.0f}/s: p50 {w.p50_ms:.0f} "
+                     f"p99 {w.p99_ms:.0f} ms ({w.answered}/{w.sent} answered)")
+            _say(f"registering {job.cases:,} terminated cases (due today)")
+            reg = await job.register()
+            reg_fig.runs.append(reg.per_s)
+            rss.runs.append(reg.rss_after_mb)
+            rss.baseline_value = reg.rss_before_mb
+            _say(f"registered: written in {reg.send_s:.1f}s, consumed by the hub in {reg.consumed_s:.1f}s "
+                 f"({reg.per_s:,.0f}/s{'' if reg.drained else ', NOT drained'}); worker RSS "
+                 f"{reg.rss_before_mb:.0f} -> {reg.rss_after_mb:.0f} MB")
+            if not reg.drained:
+                self.note(f"sweep: the hub had not consumed every registration after {reg.consumed_s:.0f}s")
+            alone = await job.sweep_only()  # also the time the registrations' backlog takes to be worked off
+            lag = await job.input_lag()
+            per_unit.runs.append(alone.worker_cpu_ms_per_sweep_request)
+            _say(f"the sweep alone: {alone.sweep_per_s:,.1f} req/s, hub CPU {per_unit.runs[-1]:.2f} ms per sweep "
+                 f"request ({alone.worker_core_share:.0%} of a core), then its input lag {lag:,} records")
+            for i in range(a.repeat):
+                w = await job.live()
+                with_sweep.append(w)
+                loads.append(os.getloadavg()[0])
+                lane.runs.append(w.sweep_per_s)
+                p50.runs.append(w.p50_ms)
+                p99.runs.append(w.p99_ms)
+                _say(f"live {i + 1}/{a.repeat} with the sweep: p50 {w.p50_ms:.0f} p99 {w.p99_ms:.0f} ms "
+                     f"({w.answered}/{w.sent}); sweep lanes {w.sweep_per_s:,.1f} req/s")
+            for w in (*without, *with_sweep):
+                if w.answered < w.sent:
+                    self.note(f"sweep: a live window had {w.answered}/{w.sent} answered")
+            lane.baseline_value = job.ceiling_sum
+            p50.baseline_value, p99.baseline_value = free50.value, free99.value
+            per_unit.baseline_value = live_cpu.value
+            units = len(job.units)
+            hours = job.cases * units / lane.value / 3600 if lane.value > 0 else float("nan")
+            lane.note = (
+                f"{job.cases:,} terminated cases registered at once, each swept through its {units} units at "
+                f"{job.ceiling:g} req/s per agency (ceilings' sum {job.ceiling_sum:,.0f}/s); unit queries put on "
+                f"the agencies' sweep lanes per second over a {a.sweep_seconds:.0f}s live window, begun "
+                f"{a.sweep_seconds:.0f}s of the sweep alone after the registrations were consumed (the whole sweep at "
+                f"this rate: {hours:,.1f} h, so a window, not its end)"
+            )
+            cpu_free = median([w.worker_core_share for w in without])
+            cpu_sweep = median([w.worker_core_share for w in with_sweep])
+            p50.note = (
+                f"live QueryRequests to icbc open loop at {a.sweep_live_rate:,.0f}/s for {a.sweep_seconds:.0f}s "
+                f"during the sweep vs the same load before it (ratio = with / without); hub worker CPU "
+                f"{cpu_free:.0%} of a core without, {cpu_sweep:.0%} with; machine load average (1 min) at the end "
+                f"of each window: {' '.join(f'{x:.1f}' for x in loads)} ({os.cpu_count()} cores)"
+            )
+            reg_fig.note = (f"{job.cases:,} TerminatedCaseRegistered written at once ({reg.send_s:.1f}s), consumed "
+                            "and committed by the hub (the sweeps starting meanwhile)")
+            rss.note = (f"the hub worker after registering {job.cases:,} cases (the terminated_cases table "
+                        "holds every case)")
+            per_unit.note = (f"CPU of the hub worker (user + system, all threads) over {a.sweep_seconds:.0f}s of the "
+                             f"sweep alone, per unit query put on a lane (its reply and merge included); hub input "
+                             f"lag at its end {lag:,} records; ratio = this / CPU per live round trip without the "
+                             "sweep (sweep_hub_cpu_ms_per_live_round_trip)")
+        finally:
+            await asyncio.to_thread(job.close)
+
     # --- targets -----------------------------------------------------------------------------------
     def _judge(self) -> None:
         f = self.figures
@@ -426,12 +583,18 @@ def _bench(args: argparse.Namespace, settings: HubSettings) -> int:
     if args.quick:
         args.requests = args.requests or 1500
         args.events = args.events or 5_000
+        args.listings = args.listings or 2_000
+        args.sweep_cases = args.sweep_cases or 2_000
+        args.sweep_seconds = args.sweep_seconds or 10.0
         args.outstanding = args.outstanding or 10_000
         args.latency_seconds = args.latency_seconds or 4.0
         args.peak_seconds = args.peak_seconds or 5.0
         args.repeat = args.repeat or 1
     args.requests = args.requests or 10_000
     args.events = args.events or 100_000
+    args.listings = args.listings or 100_000
+    args.sweep_cases = args.sweep_cases or 100_000
+    args.sweep_seconds = args.sweep_seconds or 60.0
     args.outstanding = args.outstanding or DEFAULT_OUTSTANDING
     args.latency_seconds = args.latency_seconds or 20.0
     args.peak_seconds = args.peak_seconds or 20.0
@@ -455,10 +618,10 @@ def _bench(args: argparse.Namespace, settings: HubSettings) -> int:
 
 def _names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in NAMES]
+    unknown = [n for n in names if n not in NAMES + OPT_IN]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}"
+            f"unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(NAMES + OPT_IN)}"
         )
     return names
 
@@ -470,7 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small N for a smoke run (< 2 minutes)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument(
-        "--only", type=_names, action="extend", help=f"comma-separated subset of: {', '.join(NAMES)}"
+        "--only", type=_names, action="extend",
+        help=f"comma-separated subset of: {', '.join(NAMES)}; opt-in (only when named): {', '.join(OPT_IN)}"
     )
     p.add_argument("--repeat", type=int, default=0, help="repeats of each measurement, medians reported (3)")
     p.add_argument("--bootstrap", help="use this broker instead of starting a local one")
@@ -479,6 +643,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--peak-seconds", type=float, default=0.0, help="aimed length of each peak run (20)")
     p.add_argument("--events", type=int, default=0, help="ListEvents replayed (100000)")
+    p.add_argument("--sweep-cases", type=int, default=0,
+                   help="terminated cases registered for the sweep benchmark (100000)")
+    p.add_argument("--sweep-seconds", type=float, default=0.0,
+                   help="length of each live window of the sweep benchmark, with and without the sweep (60)")
+    p.add_argument("--sweep-live-rate", type=float, default=100.0,
+                   help="live QueryRequests a second beside the sweep (100)")
+    p.add_argument("--sweep-ceiling", type=float, default=3.0,
+                   help="sweep requests a second each agency accepts in the sweep benchmark (3)")
+    p.add_argument("--listings", type=int, default=0,
+                   help="listings in force for the list bootstrap (100000; 1000000 is the target's size)")
     p.add_argument("--outstanding", type=int, default=0, help="outstanding request rows (100000)")
     p.add_argument("--latency-seconds", type=float, default=0.0, help="length of each latency run (20)")
     p.add_argument("--profile", action="store_true", help="profile the hub worker and the bank with py-spy")

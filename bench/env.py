@@ -58,6 +58,8 @@ class BenchEnv:
             )
             self.broker = LocalBroker(broker_settings)
             bootstrap = broker_settings.bootstrap_servers
+            # its own broker is one node: every record on it alone
+            base = base.model_copy(update={"replication_factor": 1, "min_insync_replicas": 1})
         self.base = base.model_copy(update={"bootstrap_servers": bootstrap, "data_dir": self.tmp / "hub"})
 
     def start(self) -> None:

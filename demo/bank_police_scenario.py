@@ -1,8 +1,9 @@
 """The main job's scenario, driven only through topics as the courts would (``python -m demo``).
 
-The dishonest-debtor list (:mod:`demo.list_scenario`); cases with intensive queries, freezes and
-deductions at the simulated banks; police measures and their sightings and releases; and one bank
-outage that produces an anomaly notice, an overdue request, a late answer and a resolution.
+The dishonest-debtor list (:mod:`demo.list_scenario`); a terminated-case sweep and a standing watch
+(:mod:`demo.sweep_scenario`); cases with intensive queries, freezes and deductions at the simulated
+banks; police measures and their sightings and releases; and one bank outage that produces an anomaly
+notice, an overdue request, a late answer and a resolution.
 The hub runs on a manual clock that the scenario moves forward to make deadlines come due.
 """
 
@@ -25,6 +26,7 @@ from agents.police.world import PoliceWorld
 from agents.population import Population
 from agents.process import AgencyProcess
 from demo.list_scenario import ListOutcome, list_cases
+from demo.sweep_scenario import SweepOutcome, sweep_and_watch, sweep_complete
 from hub.clock import CHINA_TZ
 from hub.codec import AvroMessage
 from hub.process import WorkerProcess
@@ -68,6 +70,7 @@ class Scenario:
         self.used: set[str] = set()
         self.release_later: tuple[str, dict[str, Any], dict[str, Any]] | None = None
         self.list_outcome = ListOutcome()
+        self.sweep = SweepOutcome()
 
     def hub_now(self) -> datetime:
         _, body = self.worker.http("/clock")
@@ -130,7 +133,7 @@ class Scenario:
             cases.append((iq.request_id, case, subj, banks[(i + 1) % len(banks)]))
         # every unit but the one that is down answers; the officer views the property feedback in time
         for rid, case, _subj, _bank in cases:
-            await self._wait(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
+            await self.wait_message(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
                              and m.schema.endswith("IntensiveQueryResult")
                              and {u["unit_code"] for u in m.body["units"] if u["state"] == "PENDING"} <= {OUTAGE_BANK},
                              60)
@@ -140,7 +143,7 @@ class Scenario:
         due = max(int(self.row(rid).get("due") or 0) for rid, *_ in cases)
         self.advance(max(int(due / 1000 - self.hub_now().timestamp()), 0) + 60)
         for rid, case, subj, bank in cases:
-            await self._wait(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
+            await self.wait_message(lambda m, rid=rid: m.request_id == rid  # type: ignore[misc]
                              and m.schema.endswith("IntensiveQueryResult") and bool(m.body["complete"]), 60)
             # seed 001: the court queries units of the intensive set itself only once the result is complete
             await self.send("query", bank_api.query(self.court, bank=bank, case=case, subject=subj, officer=OFFICER,
@@ -191,13 +194,13 @@ class Scenario:
         await self.send("freeze (outage bank)", freeze)
         await self.until_state(freeze.request_id, {"delivered"})  # in the bank's inbox, unanswered
         self.advance(37 * HOUR)  # past the warning of the 48-hour control deadline
-        await self._wait(lambda m: m.schema == NOTICE and m.body["agency"] == OUTAGE_BANK, 60)
+        await self.wait_message(lambda m: m.schema == NOTICE and m.body["agency"] == OUTAGE_BANK, 60)
         self.advance(12 * HOUR)  # past the deadline: "no answer in time"
         await self.until_state(freeze.request_id, {"overdue"})
         restarted = self.spawn_bank(OUTAGE_BANK)
         try:
             await self.answer(freeze.request_id, "cn.court.interop.bank.FreezeReply", timeout_s=90)
-            await self._wait(lambda m: m.schema == NOTICE and m.body["agency"] == OUTAGE_BANK
+            await self.wait_message(lambda m: m.schema == NOTICE and m.body["agency"] == OUTAGE_BANK
                              and m.body["state"] == "RESOLVED", 60)
         finally:
             restarted.stop()
@@ -211,7 +214,7 @@ class Scenario:
                                                              reason="被执行人已履行义务"))
         await self.court.poll(2.0)
 
-    async def _wait(self, pred: Callable[[AvroMessage], bool], timeout_s: float) -> list[AvroMessage]:
+    async def wait_message(self, pred: Callable[[AvroMessage], bool], timeout_s: float) -> list[AvroMessage]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             found = [m for m in self.court.received if pred(m)]
@@ -247,17 +250,20 @@ class Scenario:
         """Every step of :data:`STEPS`, telling ``on_step`` as each one is done."""
         self.list_outcome = await list_cases(self)
         on_step(STEPS[0])
-        await self.bank_cases()
+        self.sweep = await sweep_and_watch(self)
         on_step(STEPS[1])
-        await self.police_cases()
+        await self.bank_cases()
+        await sweep_complete(self, self.sweep)  # bank_cases moved the clock past the units' deadline
         on_step(STEPS[2])
+        await self.police_cases()
+        on_step(STEPS[3])
         self.advance(2 * HOUR)  # police sightings come over time
         await self.release_and_sightings()
-        on_step(STEPS[3])
-        await self.outage()
         on_step(STEPS[4])
-        await self.settle()
+        await self.outage()
         on_step(STEPS[5])
+        await self.settle()
+        on_step(STEPS[6])
         self.track.sightings = len([m for m in self.court.received if m.schema.endswith("Sighting")])
         self.track.anomaly_ids = {m.body["anomaly_id"] for m in self.court.received if m.schema == NOTICE}
         self.track.resolved_ids = {m.body["anomaly_id"] for m in self.court.received
@@ -266,6 +272,7 @@ class Scenario:
 
 TERMINAL = frozenset({"answered", "answered_late", "failed", "rejected", "cancelled"})
 STEPS = ("dishonest list: listing, minor refused, correction, deletion, a late unit's replay",
+         "terminated-case sweep finding property, a standing watch and its hit",
          "bank cases: intensive queries, freezes, deductions, the court's own queries",
          "police: look-ups, exit restriction, vehicle seizure",
          "police: sightings and a release",

@@ -97,6 +97,8 @@ def _bring_up(settings: HubSettings, plain: bool) -> tuple[BrokerStatus, ApplyRe
 
 def _main_job(args: argparse.Namespace, settings: HubSettings) -> int:
     started = time.monotonic()
+    # the main job runs one broker node: every record on it alone (a replicated cluster: see the README)
+    settings = settings.model_copy(update={"replication_factor": 1, "min_insync_replicas": 1})
     logs = Path(settings.data_dir) / "logs"
     status, report, hub_settings, mode = _bring_up(settings, args.plain)
     # The demo runs the hub on a manual clock starting now, so that deadlines can be made to come due.

@@ -1,5 +1,6 @@
-"""What the main job reports: every flow's requests by outcome, deadlines, anomalies, the list, the audit
-chain and Prometheus's alerts — as JSON, or as tables (rich aligns the Chinese labels by display width)."""
+"""What the main job reports: every flow's requests by outcome, deadlines, anomalies, the list, the sweep and
+the watch, the audit chain and Prometheus's alerts — as JSON, or as tables (rich aligns the Chinese labels by
+display width)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from demo.bank_police_scenario import TERMINAL, Scenario
 #: flow -> its name as a court clerk reads it
 FLOW_LABELS = {
     "list decision": "失信名单决定",
+    "sweep": "终本统查",
     "intensive query": "集约查询",
     "freeze": "冻结",
     "limited freeze": "限额冻结",
@@ -56,6 +58,14 @@ class Summary:
     list_unit_listings: int = 0
     list_unit_publications: int = 0
     list_digest_matches: bool = False
+    sweep_case: str = ""
+    sweep_outcome: str | None = None  # FOUND, EMPTY or INCONCLUSIVE once complete (失信规定 art. 10(四))
+    sweep_units: int = 0
+    sweep_found_at: list[str] = field(default_factory=list)
+    sweep_no_response: list[str] = field(default_factory=list)
+    sweep_viewed: bool = False
+    watch_hits: int = 0
+    watch_hit: str = ""
     dead_letters: float = 0.0
     audit_records: int = 0
     audit_chain_verified: bool = False
@@ -80,7 +90,8 @@ class Summary:
     @property
     def ok(self) -> bool:
         return (self.audit_chain_verified and self.total().open == 0 and self.list_digest_matches
-                and self.anomalies_resolved == self.anomalies)
+                and self.anomalies_resolved == self.anomalies and self.sweep_outcome in ("FOUND", "EMPTY")
+                and self.watch_hits >= 1)
 
 
 def summarise(scenario: Scenario, summary: Summary) -> None:
@@ -119,6 +130,20 @@ def summarise(scenario: Scenario, summary: Summary) -> None:
     summary.list_unit_listings = outcome.unit_listings
     summary.list_unit_publications = outcome.unit_publications
     summary.list_digest_matches = outcome.digests_match
+    sweep = scenario.sweep
+    summary.sweep_case, summary.sweep_outcome, summary.sweep_units = sweep.case_number, sweep.outcome, sweep.units
+    summary.sweep_found_at, summary.sweep_no_response = sweep.found_at, sweep.no_response
+    summary.sweep_viewed, summary.watch_hits, summary.watch_hit = sweep.viewed, sweep.watch_hits, sweep.hit
+
+
+def sweep_line(s: Summary) -> str:
+    """The sweep as the court saw it: what the hub counts it as, where property was found, who was silent."""
+    if not s.sweep_outcome:
+        return f"{s.sweep_case or 'no case'} registered; the sweep did NOT complete"
+    found = f"property at {', '.join(s.sweep_found_at)}" if s.sweep_found_at else "no property"
+    silent = f"; no response from {', '.join(s.sweep_no_response)}" if s.sweep_no_response else ""
+    viewed = ", viewed in time (seed 001 §(一)2)" if s.sweep_viewed else ""
+    return f"1 case registered, swept through {s.sweep_units} units: {s.sweep_outcome}, {found}{viewed}{silent}"
 
 
 def render(s: Summary, console: Console | None = None) -> None:
@@ -145,6 +170,9 @@ def render(s: Summary, console: Console | None = None) -> None:
                   f"a unit joining late replayed {s.list_unit_publications} publications to "
                   f"{s.list_unit_listings} listings in force, digest "
                   f"{'matches the hub' if s.list_digest_matches else 'DIFFERS'}")
+    facts.add_row("terminated-case sweep", sweep_line(s))
+    facts.add_row("standing watch", f"{s.watch_hits} hit{'' if s.watch_hits == 1 else 's'} reached the court"
+                  + (f" ({s.watch_hit}, case {s.sweep_case})" if s.watch_hit else ""))
     facts.add_row("dead letters", f"{s.dead_letters:.0f}")
     facts.add_row("audit log", f"{'verified' if s.audit_chain_verified else 'BROKEN'} ({s.audit_records} entries, "
                                "every chain and signed tree head)")

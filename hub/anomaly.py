@@ -35,6 +35,8 @@ DEAD_LETTER_WINDOW_MS = 5 * 60 * 1000
 DEAD_LETTER_SPIKE = 20
 #: resolved anomalies whose every notice went out are forgotten after this long (ops.anomalies keeps them)
 KEEP_RESOLVED_MS = 30 * 24 * 3600 * 1000
+#: ids of the last reports applied, so a report delivered again (after a crash) is applied once
+OBSERVED_KEEP = 1000
 HUB = "hub"
 
 
@@ -96,6 +98,14 @@ class AnomalyBook:
         self.anomalies: dict[str, Anomaly] = {}
         self.dead_letters: dict[str, deque[int]] = {}  # principal -> when its records were dead-lettered
         self.seq = 0
+        self.observed: deque[str] = deque(maxlen=OBSERVED_KEEP)
+
+    def first_report(self, report_id: str) -> bool:
+        """Whether the report ``report_id`` is new (and from now on known)."""
+        if report_id in self.observed:
+            return False
+        self.observed.append(report_id)
+        return True
 
     def _agency(self, code: str) -> AgencyHealth:
         return self.health.setdefault(code, AgencyHealth(code))

@@ -181,6 +181,8 @@ class AnomalyNotices:
                       OWNER_PARTITION)
             return
         book, body = self.book, msg.body
+        if not book.first_report(str(msg.envelope["message_id"])):
+            return  # delivered again after its owner's crash: applied already
         was_open = {a.anomaly_id for a in book.anomalies.values() if a.open}
         changed: list[Anomaly | None] = []
         for seen in body["messages"]:

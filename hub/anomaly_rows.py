@@ -16,6 +16,7 @@ from typing import Any
 from hub.anomaly import AgencyHealth, Anomaly, AnomalyBook, Notice
 
 SEQ = "seq"
+OBSERVED = "observed"
 
 
 def health_key(agency: str) -> str:
@@ -46,7 +47,7 @@ def anomaly_row(anomaly: Anomaly) -> dict[str, Any]:
 
 def book_rows(book: AnomalyBook) -> dict[str, Any]:
     """Every row of the book (its owner writes the ones that differ from what it wrote last)."""
-    rows: dict[str, Any] = {SEQ: book.seq}
+    rows: dict[str, Any] = {SEQ: book.seq, OBSERVED: list(book.observed)}
     rows.update((health_key(code), health_row(h)) for code, h in book.health.items())
     rows.update((anomaly_key(a.anomaly_id), anomaly_row(a)) for a in book.anomalies.values())
     rows.update((dead_key(principal), list(window)) for principal, window in book.dead_letters.items())
@@ -62,6 +63,8 @@ def load_book(rows: Mapping[str, Any]) -> AnomalyBook:
         kind, _, name = key.partition("/")
         if key == SEQ:
             book.seq = int(row)
+        elif key == OBSERVED:
+            book.observed.extend(row)
         elif kind == "health":
             book.health[name] = AgencyHealth(
                 row["agency"], row["last_message_ms"], row["last_heartbeat_ms"], row["heartbeat_interval_ms"],

@@ -47,10 +47,12 @@ COMMAND_MODULES = (
     "hub.schema_commands",
     "hub.worker_commands",
     "hub.keys_commands",
+    "hub.registry_commands",
     "hub.request_commands",
     "hub.audit_commands",
     "hub.calendar_commands",
     "hub.security.commands",
+    "hub.contract.commands",
 )
 
 

@@ -55,8 +55,13 @@ LIST_RULES: dict[str, DeadlineRule] = {
 }
 #: a listing whose term ended is deleted and applied within 3 working days after its last day
 TERM_END_RULE = DeadlineRule("list.term_end.3wd", "003 失信规定 art. 10 para 2", working_days=3)
+#: after termination, two or more network queries (sweeps) found nothing and no clue is open: the listing is
+#: deleted within 3 working days of the hub finding the ground met (:mod:`hub.flows.sweeps`)
+SWEEP_GROUND_RULE = DeadlineRule("sweep.art10-4.delete.3wd", "003 失信规定 art. 10(四), para 1", working_days=3)
 
-RULES_BY_ID: dict[str, DeadlineRule] = {r.rule_id: r for r in (*RULES.values(), *LIST_RULES.values(), TERM_END_RULE)}
+RULES_BY_ID: dict[str, DeadlineRule] = {
+    r.rule_id: r for r in (*RULES.values(), *LIST_RULES.values(), TERM_END_RULE, SWEEP_GROUND_RULE)
+}
 
 
 class Deadline(NamedTuple):

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from topics.catalog import HUB_PARTITIONS, Catalog, build_catalog
+from topics.catalog import HUB_PARTITIONS, MIN_INSYNC_REPLICAS, REPLICATION_FACTOR, Catalog, build_catalog
 
 ENV_PREFIX = "HUB_"
 
@@ -24,8 +24,13 @@ class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     # --- broker ------------------------------------------------------------------
-    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap address host:port")
-    controller_port: int = Field(9093, description="KRaft controller port of the local broker")
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap addresses host:port,…; "
+                                   "`broker start` runs one local node per entry (three: a replicated cluster)")
+    controller_port: int = Field(9093, description="KRaft controller port of the local broker (one node)")
+    controller_ports: str = Field("", description="KRaft controller port of each node of a local cluster, "
+                                  "comma-separated in bootstrap order (default: each node's client port + 1)")
+    broker_listen_host: str = Field("127.0.0.1", description="address the local broker nodes bind to; 0.0.0.0 in "
+                                    "a container, where the bootstrap hosts are the nodes' names")
     kafka_version: str = Field("3.9.1", description="Apache Kafka version fetched from Maven Central")
     data_dir: Path = Field(Path(".hub-data"), description="persistent broker data, pid file, keys")
     kafka_home: Path | None = Field(None, description="where Kafka jars are cached (default: under ~/.cache)")
@@ -40,9 +45,10 @@ class HubSettings(BaseSettings):
     # --- topics and app ----------------------------------------------------------------
     partitions: int = Field(HUB_PARTITIONS, ge=1, description="partitions of every co-partitioned hub topic: "
                             "the most workers that share the work (grow only, see the README)")
-    replication_factor: int = Field(1, ge=1, description="brokers holding each topic's records")
-    min_insync_replicas: int = Field(1, ge=1, description="replicas that must hold a write before it is "
-                                     "acknowledged (producers are acks=all)")
+    replication_factor: int = Field(REPLICATION_FACTOR, ge=1, description="brokers holding each topic's "
+                                    "records, internal topics included (1 only for a single development node)")
+    min_insync_replicas: int = Field(MIN_INSYNC_REPLICAS, ge=1, description="replicas that must hold a write "
+                                     "before it is acknowledged (producers are acks=all); 1 on a single node")
     topic_prefix: str = Field("", description="prefix of every catalog topic (tests use a random one)")
     app_id: str = Field("interop-hub", description="faust app id: group id and internal-topic prefix")
     store: str = Field("memory://", description="faust table store URL of the small tables")
@@ -54,6 +60,16 @@ class HubSettings(BaseSettings):
     max_message_bytes: int = Field(1_048_576, description="largest accepted message value")
     audit_head_interval_s: float = Field(1.0, gt=0, description="how often a grown audit chain gets a tree head")
     audit_head_idle_s: float = Field(60.0, gt=0, description="longest an owned audit chain goes without a head")
+
+    # --- terminated-case sweeps (终本统查, seed 001 §(二); hub.flows.sweeps) ------------------------------
+    sweep_interval_days: int = Field(90, ge=1, description="days between two sweeps of a terminated case")
+    sweep_ceiling_per_s: float = Field(5.0, gt=0, description="sweep requests a second an agency accepts, unless "
+                                       "sweep_ceilings names it")
+    sweep_ceilings: str = Field("", pattern=r"^(\s*[a-z0-9]+\s*=\s*[0-9]+(\.[0-9]+)?\s*(,|$))*$",
+                                description="per-agency sweep ceilings, what each bank states it accepts: "
+                                "'icbc=20,ccb=12.5' (requests a second)")
+    sweep_window: int = Field(200, ge=1, description="most sweep requests outstanding at one agency (back-pressure: "
+                              "due sweeps wait in the hub beyond it)")
 
     # --- web, metrics --------------------------------------------------------------------
     web_host: str = "127.0.0.1"
@@ -83,6 +99,14 @@ class HubSettings(BaseSettings):
     def catalog(self) -> Catalog:
         """The catalog laid out for this deployment: its partition count and replication."""
         return _catalog(self.partitions, self.replication_factor, self.min_insync_replicas)
+
+    def sweep_ceiling(self, code: str) -> float:
+        """Sweep requests a second agency ``code`` accepts (``sweep_ceilings``, else ``sweep_ceiling_per_s``)."""
+        for item in self.sweep_ceilings.split(","):
+            name, _, rate = item.partition("=")
+            if name.strip() == code and rate.strip():
+                return float(rate)
+        return self.sweep_ceiling_per_s
 
     def topic(self, name: str) -> str:
         """The physical Kafka topic name of catalog topic ``name``."""

@@ -16,12 +16,14 @@ log = logging.getLogger(__name__)
 def _worker(args: argparse.Namespace, settings: HubSettings) -> int:
     # Imported here: building the worker reads the schemas, which other commands don't need.
     from hub.hub_watches import RUNNING_MARKER
+    from hub.registry_publisher import keep_published
     from hub.worker_app import build_worker
 
     make_private(settings.data_dir)  # tables, keys, logs (and the broker's segments if it shares the dir)
 
     worker = build_worker(settings)
     app = worker.app
+    app.task(keep_published(settings, worker.ctx.codec))  # keys and courts on the registry topics; never fatal
     for line in worker.ctx.runtime.calendar.report:  # what the schedule files add, and where they disagree
         log.info("working calendar: %s", line)
 

@@ -50,6 +50,9 @@ def new_broker_settings(tmp_path_factory: pytest.TempPathFactory) -> SettingsFac
             "topic_prefix": f"t{secrets.token_hex(4)}.",
             # CI size: 4 partitions per hub topic (the national default, 12, is exercised by the main job)
             "partitions": 4,
+            # one node: every record on it alone (a three-node cluster: new_cluster_settings)
+            "replication_factor": 1,
+            "min_insync_replicas": 1,
         }
         values.update(overrides)
         return HubSettings(**values)  # type: ignore[arg-type]
@@ -116,3 +119,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("bench") is not None:  # the marker, not a name (tests/unit/bench/ always runs)
             item.add_marker(only_with_flag)
+
+
+@pytest.fixture(scope="session")
+def new_cluster_settings(new_broker_settings: SettingsFactory) -> SettingsFactory:
+    """Factory of settings for a fresh local three-node cluster (``hub.broker.server.LocalCluster``): three
+    client and three controller ports, free; its own data dir; every topic on 3 brokers, min ISR 2.  The
+    test starts and stops the cluster itself (``stop_at_exit`` each of its nodes)."""
+
+    def make(**overrides: object) -> HubSettings:
+        ports = free_ports(6)
+        values: dict[str, object] = {
+            "bootstrap_servers": ",".join(f"127.0.0.1:{port}" for port in ports[:3]),
+            "controller_ports": ",".join(str(port) for port in ports[3:]),
+            "replication_factor": 3,
+            "min_insync_replicas": 2,
+        }
+        values.update(overrides)
+        return new_broker_settings(**values)
+
+    return make

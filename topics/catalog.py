@@ -46,6 +46,7 @@ class Role(StrEnum):
     COURT_NOTICES = "court_notices"
     AGENCY_INBOX = "agency_inbox"
     AGENCY_OUTBOX = "agency_outbox"
+    AGENCY_SWEEPS = "agency_sweeps"  # the sweep lane: hub → agency batch queries, read after the live inbox
     LIST_HISTORY = "list_history"
     LIST_CURRENT = "list_current"
     ANOMALIES = "anomalies"
@@ -53,6 +54,8 @@ class Role(StrEnum):
     AUDIT = "audit"
     AUDIT_HEADS = "audit_heads"
     TICKS = "ticks"
+    PUBLISHED_KEYS = "published_keys"
+    PUBLISHED_COURTS = "published_courts"
     TABLE_CHANGELOG = "table_changelog"
 
 
@@ -62,6 +65,7 @@ BANK = "cn.court.interop.bank"
 POLICE = "cn.court.interop.police"
 CREDIT = "cn.court.interop.credit"
 OPS = "cn.court.interop.ops"
+SWEEP = "cn.court.interop.sweep"  # terminated-case sweeps, clue checks, standing watches (seed 001 §(二))
 RAW = "raw"  # the bytes as they arrived (dead letters keep them inside an Avro record)
 
 
@@ -142,6 +146,9 @@ class Catalog:
     def outbox(self, code: str) -> TopicSpec:
         return self.get(outbox_name(code))
 
+    def sweeps(self, code: str) -> TopicSpec:
+        return self.get(sweeps_name(code))
+
     def principals(self) -> frozenset[str]:
         names: set[str] = {ADMIN}
         for spec in self.topics:
@@ -160,6 +167,10 @@ HUB_TABLES: tuple[tuple[str, str, str], ...] = (
     ("measure_requests", "request_id", "police measure requests awaiting the measure id"),
     ("anomaly_book", "health/<agency>, anomaly/<id>, dead/<principal>, seq",
      "the anomaly book (agencies' health, every anomaly and its notices), all in partition 0, kept by its owner"),
+    ("terminated_cases", "case_number",
+     "terminated cases under sweeps (终本统查): schedule, sweeps, empty-sweep count, open clues, watches"),
+    ("sweep_schedule", "partition:day:chunk, partition:cursor, partition:active, partition:watched",
+     "terminated cases due for a sweep by day, the cases being swept and those with watches, per partition"),
 )
 
 
@@ -175,12 +186,17 @@ def outbox_name(code: str) -> str:
     return f"agency.{code}.outbox"
 
 
+def sweeps_name(code: str) -> str:
+    """The sweep lane of a financial agency: batch queries of terminated-case sweeps, read after its inbox."""
+    return f"agency.{code}.sweeps"
+
+
 def _families(kind: AgencyKind) -> tuple[str, ...]:
     if kind is AgencyKind.POLICE:
-        return (POLICE, OPS)
+        return (POLICE, SWEEP, OPS)
     if kind is AgencyKind.CREDIT:
         return (CREDIT, OPS)
-    return (BANK, OPS)
+    return (BANK, SWEEP, OPS)
 
 
 def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
@@ -213,6 +229,21 @@ def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
         # the broker stamps when a record arrived (an agency's clock cannot claim it was alive)
         extra_configs=(("message.timestamp.type", "LogAppendTime"),),
     )
+    if agency.is_financial:
+        yield TopicSpec(
+            name=sweeps_name(agency.code),
+            role=Role.AGENCY_SWEEPS,
+            partitions=partitions,
+            cleanup=Cleanup.DELETE,
+            retention_ms=14 * DAY_MS,
+            key="case_number",
+            values=(BANK,),
+            producers=frozenset({HUB}),
+            consumers=frozenset({agency.principal}),
+            description=f"sweep queries of terminated cases (终本统查) for {agency.name_zh} ({agency.name_en}): "
+                        "read after its inbox, at most its sweep ceiling a second",
+            agency=agency.code,
+        )
 
 
 def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: int = HUB_PARTITIONS,
@@ -238,7 +269,7 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: 
     topics: list[TopicSpec] = [
         TopicSpec(
             "court.requests", Role.COURT_REQUESTS, partitions, Cleanup.DELETE, 30 * DAY_MS, "case_number",
-            (BANK, POLICE, CREDIT, OPS), court, hub_only,
+            (BANK, POLICE, CREDIT, SWEEP, OPS), court, hub_only,
             "every request and list decision sent by the courts (总对总 gateway)",
         ),
         TopicSpec(
@@ -249,8 +280,9 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: 
         ),
         TopicSpec(
             "court.notices", Role.COURT_NOTICES, partitions, Cleanup.DELETE, 90 * DAY_MS, "case_number",
-            (POLICE, BANK, OPS), hub_only, court,
-            "unsolicited notices: sightings, lapses, escalations, deadline and anomaly notices",
+            (POLICE, BANK, SWEEP, OPS), hub_only, court,
+            "unsolicited notices: sightings, lapses, escalations, deadline and anomaly notices, watch hits, "
+            "sweep grounds (失信规定 art. 10(四))",
         ),
         TopicSpec(
             "credit.list.history", Role.LIST_HISTORY, 1, Cleanup.DELETE, INFINITE, "listing_id",
@@ -287,6 +319,20 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: 
             "signed tree heads of the audit log, readable by every party (they prove inclusion and that the "
             "log was never rewritten)",
             extra_configs=(("retention.bytes", "-1"),),
+        ),
+        TopicSpec(
+            "registry.keys", Role.PUBLISHED_KEYS, 1, Cleanup.COMPACT, INFINITE, "agency/key_id",
+            (OPS,), hub_only, everyone,
+            "the parties' public sealing keys (key id, validity, active or retired), signed by the hub: a party "
+            "verifies any seal from what it reads here (retired keys stay, so old receipts keep verifying)",
+            extra_configs=(("min.cleanable.dirty.ratio", "0.1"),),
+        ),
+        TopicSpec(
+            "registry.courts", Role.PUBLISHED_COURTS, 1, Cleanup.COMPACT, INFINITE, "court_code",
+            (OPS,), hub_only, everyone,
+            "the court registry with each court's registered execution accounts (一案一账号), signed by the hub "
+            "(tombstone when a court leaves the registry)",
+            extra_configs=(("min.cleanable.dirty.ratio", "0.1"),),
         ),
         TopicSpec(
             "hub.ticks", Role.TICKS, partitions, Cleanup.DELETE, DAY_MS, "partition",

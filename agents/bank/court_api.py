@@ -91,3 +91,55 @@ def property_viewed(court: CourtClient, *, case_number: str, officer: dict[str, 
         "case_number": case_number, "officer": officer, "viewed_at": court.clock.now(),
         "unit_codes": list(unit_codes),
     })
+
+
+# --- terminated-case sweeps, clue checks, standing watches (seed 001 §(二); hub.flows.sweeps) ----------------
+SWEEP = "cn.court.interop.sweep"
+
+
+def terminated_case(court: CourtClient, *, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
+                    assistance_notice: dict[str, Any], termination_date: date, listing_id: str | None = None,
+                    household_place: str | None = None, ruling: dict[str, Any] | None = None) -> AvroMessage:
+    """Register a case terminated for lack of property (终结本次执行程序) for the hub's periodic sweeps."""
+    return court.request(f"{SWEEP}.TerminatedCaseRegistered", "hub", {
+        "case": case, "subject": subject, "officer": officer, "assistance_notice": assistance_notice,
+        "termination_date": termination_date, "termination_ruling": ruling,
+        "household_registration_place_code": household_place, "court_place_code": court.court.place_code,
+        "listing_id": listing_id,
+    })
+
+
+def case_closed(court: CourtClient, *, case_number: str, officer: dict[str, Any], reason: str = "RESUMED",
+                decision: dict[str, Any] | None = None) -> AvroMessage:
+    """The terminated case leaves the sweeps: RESUMED (恢复执行) or CLOSED_OTHERWISE."""
+    return court.request(f"{SWEEP}.TerminatedCaseClosed", "hub", {
+        "case_number": case_number, "reason": reason, "officer": officer, "decided_at": court.clock.now(),
+        "decision": decision,
+    })
+
+
+def clue_check(court: CourtClient, *, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
+               assistance_notice: dict[str, Any], bank: str | None = None, account_number: str | None = None,
+               plate_number: str | None = None, provided_by: str | None = None) -> AvroMessage:
+    """A creditor's clue to verify at once (seed 001 §(二)2): an account at ``bank``, or a vehicle's plate."""
+    kind = "BANK_ACCOUNT" if bank is not None else "VEHICLE"
+    return court.request(f"{SWEEP}.ClueCheckRequest", "hub", {
+        "case": case, "subject": subject, "officer": officer, "assistance_notice": assistance_notice,
+        "clue": {"kind": kind, "agency_code": bank, "account_number": account_number, "plate_number": plate_number,
+                 "description": None},
+        "provided_by": provided_by,
+    })
+
+
+def watch(court: CourtClient, *, case: dict[str, Any], subject: dict[str, Any], officer: dict[str, Any],
+          until: date, kinds: Iterable[str] = (), household_place: str | None = None) -> AvroMessage:
+    """A standing watch on the debtor of a registered terminated case until ``until``."""
+    return court.request(f"{SWEEP}.WatchRequest", "hub", {
+        "case": case, "subject": subject, "officer": officer, "kinds": list(kinds), "until": until,
+        "household_registration_place_code": household_place, "court_place_code": court.court.place_code,
+    })
+
+
+def watch_ended(court: CourtClient, *, case_number: str, watch_id: str, reason: str | None = None) -> AvroMessage:
+    return court.request(f"{SWEEP}.WatchEnded", "hub", {"case_number": case_number, "watch_id": watch_id,
+                                                        "reason": reason})

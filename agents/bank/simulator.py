@@ -27,6 +27,7 @@ from aiokafka.structs import ConsumerRecord, RecordMetadata
 from agents.bank.ledger import BankLedger
 from agents.inbox import undecodable_reply
 from agents.population import Population
+from agents.watchbook import WatchBook, book_path
 from hub.clock import SystemClock, china_today, clock_from_settings
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message
@@ -36,7 +37,7 @@ from hub.outbound import delivered_at
 from hub.seal import KeyStore, seal_message
 from hub.security.users import as_principal
 from hub.settings import HubSettings, agency_store
-from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name
+from topics.catalog import DEFAULT_CATALOG, agency_group_id, inbox_name, outbox_name, sweeps_name
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ HEARTBEAT = "cn.court.interop.ops.Heartbeat"
 HEARTBEAT_INTERVAL_S = 5.0
 REPLY_NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-4e0b-9b8e-2f6a1c0d5e7f")
 BANK_REQUESTS = frozenset(SINGLE_REQUESTS)
+WATCH_SUBJECT = "cn.court.interop.sweep.WatchSubject"
 
 
 
@@ -58,6 +60,7 @@ class SimulatedBank:
         self.key_id = key_id
         self.key = key
         self.codec = codec
+        self.watches: WatchBook | None = None  # standing watches (hub.flows.sweeps), when the bank keeps them
 
     def reply_to(self, request: AvroMessage, delivered_at: datetime) -> AvroMessage:
         # The bank's "now" is the delivery time the hub stamped: the simulation follows the hub's clock.
@@ -85,6 +88,9 @@ class SimulatedBank:
     def handle_bytes(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
         """The encoded reply to an inbox record (None: it needs none); raises CodecError if it does not decode."""
         request = self.codec.decode(value)
+        if request.schema == WATCH_SUBJECT and self.watches is not None:
+            self.watches.apply(request.body)
+            return None
         if request.schema not in BANK_REQUESTS:
             log.info("%s: %s needs no reply", self.code, request.message_type)
             return None
@@ -104,17 +110,22 @@ def open_bank(code: str, settings: HubSettings, population: Population) -> Simul
     # Seeded as of the hub clock's today, so seeded freezes of other authorities are current.
     ledger.seed(population, as_of=china_today(clock_from_settings(settings.clock, settings.clock_start)))
     key_id, key = KeyStore(settings.data_dir).signer(code)
-    return SimulatedBank(code, ledger, key_id, key, default_codec())
+    bank = SimulatedBank(code, ledger, key_id, key, default_codec())
+    bank.watches = WatchBook(book_path(settings, "banks", code))
+    return bank
 
 
 async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Event) -> None:
-    """Consume the bank's inbox until ``stop`` is set; commit only after the reply is acknowledged.
+    """Consume the bank's inbox and its sweep lane until ``stop`` is set; commit only after the replies are
+    acknowledged.  Live requests first: of each batch the inbox's records are answered before the sweep lane's.
+    Events of watched subjects (:mod:`agents.watchbook`) are reported as WatchHits at once.
 
     On a secure deployment the bank logs in as its own principal (credentials from the data dir)."""
     settings = as_principal(settings, DEFAULT_CATALOG.agency(bank.code).principal)
     kwargs = settings.kafka_client_kwargs()
+    inbox = settings.topic(inbox_name(bank.code))
     consumer = AIOKafkaConsumer(
-        settings.topic(inbox_name(bank.code)), group_id=agency_group_id(settings.app_id, bank.code),
+        inbox, settings.topic(sweeps_name(bank.code)), group_id=agency_group_id(settings.app_id, bank.code),
         enable_auto_commit=False, auto_offset_reset="earliest", **kwargs,
     )
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)
@@ -127,9 +138,11 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
             if time.monotonic() >= next_beat:
                 await producer.send_and_wait(outbox, bank.heartbeat(), key=bank.code.encode())
                 next_beat = time.monotonic() + bank.heartbeat_s
+            await _report_hits(bank, producer, outbox)
             batch = await consumer.getmany(timeout_ms=200, max_records=200)
+            live_first = sorted(batch.items(), key=lambda item: item[0].topic != inbox)
             sent = [
-                await _process(bank, producer, outbox, rec) for records in batch.values() for rec in records
+                await _process(bank, producer, outbox, rec) for _, records in live_first for rec in records
             ]
             if batch:
                 # every reply of the batch acknowledged before the batch is committed (at least once;
@@ -139,6 +152,17 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
     finally:
         await producer.stop()
         await consumer.stop()
+
+
+async def _report_hits(bank: SimulatedBank, producer: AIOKafkaProducer, outbox: str) -> None:
+    """Every new event of a watched subject, as a WatchHit keyed by the watch's case (acknowledged, then done)."""
+    if bank.watches is None:
+        return
+    hits, last = bank.watches.due_hits(bank.code, bank.codec)
+    for hit in hits:
+        await producer.send_and_wait(outbox, hit.value, key=hit.case_number.encode())
+    if last:
+        bank.watches.reported(hits, last)
 
 
 async def _process(bank: SimulatedBank, producer: AIOKafkaProducer, outbox: str,

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.registry import PublishedRegistry
 from hub.clock import Clock, SystemClock
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.envelope import envelope, message, new_id
@@ -173,11 +174,14 @@ def _case_number(msg: AvroMessage) -> str:
     return str(body["case_number"])
 
 
-def verify_receipt(raw: bytes, data_dir: Path, codec: AvroCodec | None = None) -> AvroMessage:
-    """Check a stored sealed reply against the sender's registered key (raises a SealError if not)."""
+def verify_receipt(raw: bytes, data_dir: Path, codec: AvroCodec | None = None,
+                   published: PublishedRegistry | None = None) -> AvroMessage:
+    """Check a stored sealed reply against the sender's key (raises a SealError if not): the key the hub published
+    (``published``, :func:`agents.registry.read_registry`) when given, else the local ``keys/registry.json``."""
     codec = codec or default_codec()
     msg = codec.decode(raw)
-    KeyStore(data_dir).verifier().verify(codec, msg, str(msg.envelope["sender"]))
+    verifier = published.verifier() if published is not None else KeyStore(data_dir).verifier()
+    verifier.verify(codec, msg, str(msg.envelope["sender"]))
     return msg
 
 

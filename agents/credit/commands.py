@@ -1,17 +1,23 @@
-"""``interop-agency credit ...``: replay, export, look up and digest a consumer's copy of the list."""
+"""``interop-agency credit ...``: replay or bootstrap, export, look up and digest a consumer's copy of the list."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hub.console import echo
 from hub.errors import ConfigError, ListDigestMismatch
 from hub.settings import HubSettings
+
+if TYPE_CHECKING:
+    from agents.credit.store import ListStore
 
 
 def _store_path(args: argparse.Namespace, settings: HubSettings) -> Path:
@@ -45,6 +51,62 @@ def _replay(args: argparse.Namespace, settings: HubSettings) -> int:
         if not result.identical:
             raise ListDigestMismatch("the rebuilt copy differs from the hub's list", field="digest")
     return 0
+
+
+def _bootstrap(args: argparse.Namespace, settings: HubSettings) -> int:
+    from agents.credit.bootstrap import bootstrap, follow
+    from agents.credit.joint import JointUnit
+    from agents.credit.snapshot import SnapshotUnverified
+    from agents.credit.store import ListStore
+    from topics.agencies import AgencyKind
+    from topics.catalog import DEFAULT_CATALOG
+
+    path = _store_path(args, settings)
+    if args.wipe:
+        ListStore.wipe(path)
+    joint = any(a.code == args.consumer and a.kind is AgencyKind.JOINT_UNIT for a in DEFAULT_CATALOG.agencies)
+    store = ListStore(path)
+    try:
+        unit = JointUnit(args.consumer, store) if joint else None
+        apply = unit.apply if unit is not None else store.apply_batch
+        try:
+            result = asyncio.run(bootstrap(settings, store, progress=not args.quiet, settle_s=args.settle_seconds))
+        except SnapshotUnverified as exc:
+            if not args.fallback_replay:
+                raise
+            echo(f"snapshot not verified ({exc}); replaying the whole history instead")
+            replayed = asyncio.run(follow(settings, 0, apply))
+            echo(f"replayed {replayed:,} publications")
+        else:
+            base = result.base
+            echo(f"snapshot: {result.records:,} records of the current list in {result.snapshot_seconds:.2f}s, "
+                 f"newest value publication {result.newest}")
+            echo(f"cut at publication {base.publication_id} ({result.window} publications of the history applied "
+                 f"on the snapshot): {base.size:,} listings, digest {base.digest} = the hub's")
+            echo(f"verified copy in {result.seconds:.2f}s ({result.rate:,.0f} listings/s) into {path}")
+            if unit is not None:
+                echo(f"{unit.seed(store.state.entries):,} restrictions of {args.consumer} from the snapshot")
+            caught = asyncio.run(follow(settings, store.next_offset, apply))
+            echo(f"caught up {caught:,} publications after the cut")
+        if args.follow:
+            echo("following the history (Ctrl-C stops)")
+            asyncio.run(_follow_until_signalled(settings, store, apply))
+        echo(f"last publication {store.last_publication_id}, {store.state.size:,} listings in force, "
+             f"digest {store.digest()}")
+    finally:
+        store.close()
+    return 0
+
+
+async def _follow_until_signalled(settings: HubSettings, store: ListStore,
+                                  apply: Callable[[list[tuple[int, bytes, dict[str, Any]]]], int]) -> None:
+    from agents.credit.bootstrap import follow
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await follow(settings, store.next_offset, apply, stop=stop)
 
 
 def _export(args: argparse.Namespace, settings: HubSettings) -> int:
@@ -100,7 +162,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    credit = subparsers.add_parser("credit", help="the dishonest-debtor list: replay, export, look up")
+    credit = subparsers.add_parser("credit", help="the dishonest-debtor list: replay, bootstrap, export, look up")
     sub = credit.add_subparsers(dest="credit_cmd", required=True)
     rp = sub.add_parser("replay", help="rebuild a consumer's copy from credit.list.history")
     _common(rp)
@@ -109,6 +171,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rp.add_argument("--as-of", help="ISO-8601 instant: the list as it stood then (into a fresh copy)")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.set_defaults(func=_replay)
+    bs = sub.add_parser("bootstrap", help="a new copy from credit.list.current, verified against the history's "
+                        "digest, then the history after it")
+    _common(bs)
+    bs.add_argument("--wipe", action="store_true", help="delete the copy first")
+    bs.add_argument("--follow", action="store_true", help="keep following the history until interrupted")
+    bs.add_argument("--settle-seconds", type=float, default=10.0,
+                    help="how long to wait for history records still on their way before giving up (10)")
+    bs.add_argument("--fallback-replay", action="store_true",
+                    help="if the snapshot cannot be verified, replay the whole history instead of failing")
+    bs.add_argument("--quiet", action="store_true", help="no progress bar")
+    bs.set_defaults(func=_bootstrap)
     ex = sub.add_parser("export", help="the current list as canonical JSON lines")
     _common(ex)
     ex.add_argument("--out", help="file to write (default stdout)")

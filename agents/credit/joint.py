@@ -11,12 +11,12 @@ unit that joins late and catches up by replay holds exactly the same measures an
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agents.credit.store import ListStore
-from hub.flows.credit.list_state import subject_key
+from hub.flows.credit.list_state import Entry, subject_key
 
 MEASURES = {
     "caac": "限制乘坐飞机 (memo item 十九): air tickets refused",
@@ -59,6 +59,18 @@ class JointUnit:
                     self.db.execute("UPDATE measures SET lifted_ms = ? WHERE listing_id = ? AND lifted_ms IS NULL",
                                     (at, lid))
         return len(applied)
+
+    def seed(self, entries: Mapping[str, Entry]) -> int:
+        """Restrict every listing in force of a copy bootstrapped from a snapshot (:mod:`agents.credit.bootstrap`).
+
+        A snapshot does not carry when each listing was first published, so a seeded restriction runs from
+        the listing's ``listed_at`` (the court's decision), the earliest moment the record names; restrictions
+        of later publications run from their publication, as after a replay.
+        """
+        rows = [(lid, subject_key(e), int(e["listed_at"].timestamp() * 1000)) for lid, e in entries.items()]
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO measures VALUES (?, ?, ?, NULL)", rows)
+        return len(rows)
 
     def check(self, id_number: str) -> Decision:
         """May this subject be served (ticket sold, credit granted)?"""

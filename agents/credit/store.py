@@ -5,6 +5,11 @@ The copy is the sequence of ListEvents it has applied, kept as the bytes the hub
 rebuilt in memory on open).  Because the stored bytes are the hub's own, re-opening, replaying or
 exporting never re-interprets anything: the digest after the last event is the hub's digest.
 
+A copy bootstrapped from the current list (:mod:`agents.credit.bootstrap`) starts instead at a verified
+publication P: table ``base`` says where (P, its digest, the history offset after it) and ``base_entries``
+keeps the hub's bytes each listing in force at P came from (a ``ListEntry`` or a ``ListEvent``); the
+events after P follow in ``events`` as in any copy (:mod:`agents.credit.snapshot`).
+
 Interface for look-ups ("is this subject listed, and why?", tendering notice §3): :meth:`ListStore.lookup`
 answers from the store directly; the platform simulator answers ``ListLookupRequest`` messages on
 its inbox with it (``ListLookupReply`` on its outbox).
@@ -19,11 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.credit.snapshot import BeforeSnapshot, SnapshotBase, listing_in_force, restored
 from hub.codec import AvroCodec, default_codec
-from hub.flows.credit.list_state import ListState, canonical, subject_key
+from hub.errors import ConfigError
+from hub.flows.credit.list_state import Entry, ListState, canonical, subject_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (pub INTEGER PRIMARY KEY, log_offset INTEGER NOT NULL, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS base (
+    id INTEGER PRIMARY KEY CHECK (id = 1), pub INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+    published_ms INTEGER NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS base_entries (listing_id TEXT PRIMARY KEY, raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS restrictions (
     restriction_id TEXT PRIMARY KEY, subject TEXT NOT NULL, case_number TEXT NOT NULL,
     placed_ms INTEGER, lifted_ms INTEGER, lift_reason TEXT);
@@ -50,6 +61,7 @@ class ListStore:
         self.db.executescript(_SCHEMA)
         self.state = ListState()
         self.next_offset = 0
+        self.base: SnapshotBase | None = None
         self._load()
 
     def close(self) -> None:
@@ -63,9 +75,35 @@ class ListStore:
                 p.unlink()
 
     def _load(self) -> None:
+        row = self.db.execute("SELECT pub, next_offset, published_ms, digest, size FROM base").fetchone()
+        if row is not None:
+            self.base = SnapshotBase(int(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
+            self.state = self._base_state(self.base)
+            self.next_offset = self.base.next_offset
         for _pub, offset, raw in self.db.execute("SELECT pub, log_offset, raw FROM events ORDER BY pub"):
             self.state.apply(self.codec.decode(raw).body, verify=False)
             self.next_offset = offset + 1
+
+    def _base_state(self, base: SnapshotBase) -> ListState:
+        def listings() -> Iterator[tuple[str, Entry]]:
+            for (raw,) in self.db.execute("SELECT raw FROM base_entries"):
+                listing_id, entry = listing_in_force(self.codec.decode(raw))
+                if entry is not None:
+                    yield listing_id, entry
+
+        return restored(base, listings())
+
+    def restore(self, base: SnapshotBase, raws: Iterable[tuple[str, bytes]], state: ListState) -> None:
+        """Make this (empty) copy the verified snapshot ``state`` at ``base``, keeping the hub's bytes of each
+        listing in force (see :mod:`agents.credit.snapshot`)."""
+        if self.last_publication_id or self.base is not None:
+            raise ConfigError(f"this copy already holds the list at publication {self.last_publication_id}: "
+                              "wipe it before a bootstrap", field="store")
+        with self.db:
+            self.db.executemany("INSERT INTO base_entries VALUES (?, ?)", raws)
+            self.db.execute("INSERT INTO base VALUES (1, ?, ?, ?, ?, ?)", (
+                base.publication_id, base.next_offset, base.published_at_ms, base.digest, base.size))
+        self.base, self.state, self.next_offset = base, state, base.next_offset
 
     # --- applying publications ---------------------------------------------------------------
     def apply_batch(self, batch: Iterable[tuple[int, bytes, dict[str, Any]]], *, verify: bool = True) -> int:
@@ -107,9 +145,11 @@ class ListStore:
         return self.state.hexdigest()
 
     def published_digest(self) -> str | None:
-        """The digest the hub published with the last applied event."""
+        """The digest the hub published with the last applied event (or at the snapshot a copy started from)."""
         row = self.db.execute("SELECT raw FROM events ORDER BY pub DESC LIMIT 1").fetchone()
-        return str(self.codec.decode(row[0]).body["list_digest"]) if row else None
+        if row is None:
+            return self.base.digest if self.base is not None and self.base.publication_id else None
+        return str(self.codec.decode(row[0]).body["list_digest"])
 
     def events(self) -> Iterator[dict[str, Any]]:
         for (raw,) in self.db.execute("SELECT raw FROM events ORDER BY pub"):
@@ -119,6 +159,11 @@ class ListStore:
     def as_of(self, at_ms: int) -> ListState:
         """The list as it stood at ``at_ms`` (every publication made at or before that moment)."""
         state = ListState()
+        if self.base is not None:
+            if at_ms < self.base.published_at_ms:
+                raise BeforeSnapshot(f"this copy starts at publication {self.base.publication_id} (a snapshot): "
+                                     "the list before it needs a copy replayed from the history", field="as_of")
+            state = self._base_state(self.base)
         for body in self.events():
             if int(body["published_at"].timestamp() * 1000) > at_ms:
                 break

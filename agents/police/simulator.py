@@ -25,6 +25,7 @@ from agents.police import events
 from agents.police.desk import PoliceDesk
 from agents.police.store import PoliceStore
 from agents.police.world import PoliceWorld
+from agents.watchbook import WatchBook, book_path
 from hub.codec import AvroCodec, AvroMessage, default_codec
 from hub.flows.police.messages import LAPSED, LOOKUPS, MEASURES, POLICE_CODE, RELEASE, SIGHTING
 from hub.outbound import delivered_at
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 FOLLOW_S = 0.5
 REPLY_NAMESPACE = uuid.UUID("9d3a6f0e-2b7c-4e5d-8f1a-3c6b9e2d7a40")
+WATCH_SUBJECT = "cn.court.interop.sweep.WatchSubject"
 REPLY_OF = {**{s: s.replace("Request", "Reply") for s in LOOKUPS},
             **{s: "cn.court.interop.police.MeasureReply" for s in MEASURES},
             RELEASE: "cn.court.interop.police.MeasureReleaseAck"}
@@ -46,10 +48,11 @@ REPLY_OF = {**{s: s.replace("Request", "Reply") for s in LOOKUPS},
 class SimulatedPolice:
     """The desk, the clock it follows, and bytes in -> bytes out."""
 
-    def __init__(self, desk: PoliceDesk, codec: AvroCodec, seed: int) -> None:
+    def __init__(self, desk: PoliceDesk, codec: AvroCodec, seed: int, watches: WatchBook | None = None) -> None:
         self.desk = desk
         self.codec = codec
         self.seed = seed
+        self.watches = watches  # standing watches on vehicle registrations and hotel stays (hub.flows.sweeps)
         self.now_ms = 0  # the latest hub time seen (delivered-at headers, GET /clock)
 
     def seen(self, at: datetime) -> datetime:
@@ -59,6 +62,9 @@ class SimulatedPolice:
     def handle(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bytes | None:
         """The encoded reply to an inbox record (None: it needs none); raises CodecError if it does not decode."""
         request = self.codec.decode(value)
+        if request.schema == WATCH_SUBJECT and self.watches is not None:
+            self.watches.apply(request.body)
+            return None
         if request.schema == LAPSED:
             self.desk.lapsed(request.body)
             return None
@@ -103,7 +109,7 @@ def open_police(settings: HubSettings, seed: int = 2024) -> SimulatedPolice:
     store_dir = agency_store(settings, "police")
     store_dir.mkdir(parents=True, exist_ok=True)
     desk = PoliceDesk(PoliceWorld.generate(seed), PoliceStore(store_dir / "police.sqlite"))
-    return SimulatedPolice(desk, default_codec(), seed)
+    return SimulatedPolice(desk, default_codec(), seed, WatchBook(book_path(settings, "police", POLICE_CODE)))
 
 
 def hub_now(settings: HubSettings) -> datetime | None:
@@ -120,6 +126,12 @@ async def _emit_due(police: SimulatedPolice, producer: AIOKafkaProducer, outbox:
     for key, value, measure_id, seq in police.due_sightings():
         await producer.send_and_wait(outbox, value, key=key.encode())
         police.desk.store.mark_emitted(measure_id, seq, police.now_ms)
+    if police.watches is not None:  # vehicle registrations and hotel stays of watched subjects, at once
+        hits, last = police.watches.due_hits(POLICE_CODE, police.codec)
+        for hit in hits:
+            await producer.send_and_wait(outbox, hit.value, key=hit.case_number.encode())
+        if last:
+            police.watches.reported(hits, last)
 
 
 async def _follow_clock(police: SimulatedPolice, settings: HubSettings, producer: AIOKafkaProducer,

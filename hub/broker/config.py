@@ -1,4 +1,9 @@
-"""Pure functions that render the files of a single-node KRaft broker (no JVM, no I/O)."""
+"""Pure functions that render the files of a local KRaft broker or cluster (no JVM, no I/O).
+
+A node is combined (``process.roles=broker,controller``): one node alone, or three nodes whose controllers
+form a three-voter quorum (``controller.quorum.voters``) — the layout comes from the settings
+(:func:`cluster_nodes`: one node per entry of ``HUB_BOOTSTRAP_SERVERS``).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,28 @@ DEFAULT_SCRAM_ITERATIONS = 8192
 
 
 @dataclass(frozen=True)
+class NodeAddress:
+    """One node of the local cluster: its id, the host clients and the other nodes reach it at, its ports."""
+
+    node_id: int
+    host: str
+    port: int
+    controller_port: int
+
+    @property
+    def voter(self) -> str:
+        """Its entry in ``controller.quorum.voters``."""
+        return f"{self.node_id}@{self.host}:{self.controller_port}"
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
-    """Everything ``server.properties`` depends on."""
+    """Everything ``server.properties`` depends on.
+
+    ``voters`` is the controller quorum (every node of the cluster, this one included); empty means this
+    node alone.  ``replication_factor`` and ``min_insync_replicas`` set the broker's defaults and its
+    internal topics (consumer offsets, transaction state): 1 and 1 on one node, 3 and 2 on three.
+    """
 
     port: int
     controller_port: int
@@ -30,27 +55,79 @@ class BrokerConfig:
     admin_password: str | None = None
     controller_password: str | None = None
     message_max_bytes: int = DEFAULT_MESSAGE_MAX_BYTES
+    node_id: int = 1
+    host: str = LISTEN_HOST
+    listen_host: str = LISTEN_HOST
+    voters: tuple[NodeAddress, ...] = ()
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
 
     @property
     def bootstrap(self) -> str:
-        return f"{LISTEN_HOST}:{self.port}"
+        return f"{self.host}:{self.port}"
+
+    @property
+    def quorum(self) -> tuple[NodeAddress, ...]:
+        return self.voters or (NodeAddress(self.node_id, self.host, self.port, self.controller_port),)
 
 
-def parse_bootstrap_port(bootstrap_servers: str) -> int:
-    """The port of the first ``host:port`` entry; the host must be this machine."""
-    first = bootstrap_servers.split(",")[0].strip()
-    host, sep, port_text = first.rpartition(":")
-    if not sep or not port_text.isdigit():
-        raise ConfigError(f"expected host:port, got {first!r}", field="bootstrap_servers")
-    if host not in LOCAL_HOSTS:
+def _host_port(entry: str, *, local: bool) -> tuple[str, int]:
+    host, sep, port_text = entry.strip().rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ConfigError(f"expected host:port, got {entry.strip()!r}", field="bootstrap_servers")
+    if local and host not in LOCAL_HOSTS:
         raise ConfigError(
             f"the local broker listens on {LISTEN_HOST}; bootstrap host {host!r} is not local",
             field="bootstrap_servers",
         )
-    port = int(port_text)
-    if not 0 < port < 65536:
-        raise ConfigError(f"port {port} out of range", field="bootstrap_servers")
-    return port
+    return host, _port(port_text, "bootstrap_servers")
+
+
+def _port(text: str, field: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"port {text.strip()!r} out of range", field=field)
+    return int(text)
+
+
+def parse_bootstrap_port(bootstrap_servers: str) -> int:
+    """The port of the first ``host:port`` entry; the host must be this machine."""
+    return _host_port(bootstrap_servers.split(",")[0], local=True)[1]
+
+
+def cluster_nodes(bootstrap_servers: str, controller_port: int, controller_ports: str = "", *,
+                  local: bool = True) -> tuple[NodeAddress, ...]:
+    """The nodes of the local broker or cluster: one per ``bootstrap_servers`` entry, node ids 1, 2, 3 … in
+    that order.  A node's controller port is the matching entry of ``controller_ports`` (comma-separated);
+    without it one node uses ``controller_port`` and each node of a cluster its client port + 1.  ``local``:
+    every host must be this machine (the nodes run here, side by side); otherwise (a container per node) the
+    hosts are the nodes' names and only each node's own two ports must differ."""
+    entries = [e for e in bootstrap_servers.split(",") if e.strip()]
+    if not entries:
+        raise ConfigError("no broker address", field="bootstrap_servers")
+    # local nodes listen on and advertise 127.0.0.1 whichever local name the bootstrap list spells
+    hosts = [(LISTEN_HOST if local else host, port) for host, port in (_host_port(e, local=local) for e in entries)]
+    wanted = [p for p in controller_ports.split(",") if p.strip()]
+    if wanted and len(wanted) != len(hosts):
+        raise ConfigError(f"{len(wanted)} controller ports for {len(hosts)} bootstrap servers: give one per node",
+                          field="controller_ports")
+    if wanted:
+        controllers = [_port(p, "controller_ports") for p in wanted]
+    elif len(hosts) == 1:
+        controllers = [controller_port]
+    else:
+        controllers = [port + 1 for _, port in hosts]
+    nodes = tuple(NodeAddress(i, host, port, ctl)
+                  for i, ((host, port), ctl) in enumerate(zip(hosts, controllers, strict=True), start=1))
+    for node in nodes:
+        if node.port == node.controller_port:
+            raise ConfigError(f"node {node.node_id}: broker and controller ports must differ",
+                              field="controller_ports" if wanted else "controller_port")
+    if local:
+        ports = [p for n in nodes for p in (n.port, n.controller_port)]
+        if len(set(ports)) != len(ports):
+            raise ConfigError(f"the nodes of a local cluster need distinct ports, got {ports}",
+                              field="controller_ports")
+    return nodes
 
 
 def _jaas_quote(value: str) -> str:
@@ -83,26 +160,39 @@ def render_server_properties(config: BrokerConfig) -> str:
     """``server.properties`` of a combined broker+controller node in plain or SASL/SCRAM mode."""
     if config.port == config.controller_port:
         raise ConfigError("broker and controller ports must differ", field="controller_port")
+    quorum = config.quorum
+    if config.node_id not in {v.node_id for v in quorum}:
+        raise ConfigError(f"node {config.node_id} is not a voter of the quorum", field="controller_ports")
+    if not 1 <= config.min_insync_replicas <= config.replication_factor <= len(quorum):
+        raise ConfigError(
+            f"{len(quorum)} node(s) cannot hold replication factor {config.replication_factor} with "
+            f"min.insync.replicas {config.min_insync_replicas}", field="replication_factor")
+    rf, min_isr = str(config.replication_factor), str(config.min_insync_replicas)
     listener = "SASL_PLAINTEXT" if config.secure else "PLAINTEXT"
+    bind = config.listen_host
     props: dict[str, str] = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{LISTEN_HOST}:{config.controller_port}",
-        "listeners": f"{listener}://{LISTEN_HOST}:{config.port},CONTROLLER://{LISTEN_HOST}:{config.controller_port}",
-        "advertised.listeners": f"{listener}://{LISTEN_HOST}:{config.port}",
+        "node.id": str(config.node_id),
+        "controller.quorum.voters": ",".join(v.voter for v in quorum),
+        "listeners": f"{listener}://{bind}:{config.port},CONTROLLER://{bind}:{config.controller_port}",
+        "advertised.listeners": f"{listener}://{config.host}:{config.port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": listener,
         "listener.security.protocol.map": f"CONTROLLER:{listener},{listener}:{listener}",
         "log.dirs": str(config.log_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "false",
-        "offsets.topic.replication.factor": "1",
+        # the internal topics follow the deployment's replication: on one node 1/1 (the group and transaction
+        # coordinators never start otherwise), on three nodes 3/2 like every catalog topic
+        "offsets.topic.replication.factor": rf,
         "offsets.topic.num.partitions": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min_isr,
         "transaction.state.log.num.partitions": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
+        "default.replication.factor": rf,
+        "min.insync.replicas": min_isr,
+        # a replica that was not in sync never becomes leader: an acknowledged write is never truncated away
+        "unclean.leader.election.enable": "false",
         "group.initial.rebalance.delay.ms": "0",
         "log.cleaner.dedupe.buffer.size": "33554432",
         "message.max.bytes": str(config.message_max_bytes),

@@ -1,4 +1,4 @@
-"""The hub side of each flow (``bank``, ``police``, ``credit``), plus what every flow shares.
+"""The hub side of each flow (``bank``, ``police``, ``credit``, ``sweeps``), plus what every flow shares.
 
 Each flow package has the same files: ``messages.py`` (message types and their validation, pure),
 ``rows.py`` (the flow's own table rows, pure), ``handlers.py`` (what the hub does with each message) and
@@ -15,10 +15,11 @@ from hub.context import HubContext
 def register_all(ctx: HubContext) -> None:
     """Every part of the hub that handles messages or time, registered on ``ctx.hooks``."""
     from hub import deadline_tracker, hub_watches
-    from hub.flows import bank, credit, police
+    from hub.flows import bank, credit, police, sweeps
 
     deadline_tracker.register(ctx)
     hub_watches.register(ctx, ctx.tables_recovered)  # the request gauges, anomaly notices, self-checks
-    bank.register(ctx)
+    bank_flow = bank.register(ctx)
     police.register(ctx)
     credit.register(ctx)
+    sweeps.register(ctx, bank_flow)  # sweeps are intensive queries run by the hub

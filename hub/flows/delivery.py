@@ -25,18 +25,21 @@ BY_TYPE = ByType()
 
 async def deliver(ctx: HubContext, msg_type: str, raw: bytes, *, request_id: str, court: str, case: str,
                   agency: str, partition: int, correlation: str | None = None,
-                  deadline: Deadline | ByType | None = BY_TYPE, counted_from_ms: int | None = None) -> bool:
+                  deadline: Deadline | ByType | None = BY_TYPE, counted_from_ms: int | None = None,
+                  topic: str | None = None) -> bool:
     """Record and forward; returns False for a resend of a known request (forwarded again).
 
     ``deadline``: the answer's due time; by default the one the message type has (none for most);
-    ``counted_from_ms``: when its period runs from, if not the delivery time.
+    ``counted_from_ms``: when its period runs from, if not the delivery time; ``topic``: the agency's catalog
+    topic it goes to, if not its inbox (a sweep's unit query goes to the agency's sweep lane).
     """
+    topic = topic or inbox_name(agency)
     requests = ctx.requests
     existing = requests.get(request_id)
     if existing is not None:
         if existing.message_type != msg_type or existing.agency != agency or existing.court != court:
             raise ValidationError("request id already used for another request", field="envelope.request_id")
-        await ctx.out.forward(inbox_name(agency), case, raw, msg_type,
+        await ctx.out.forward(topic, case, raw, msg_type,
                               [(DELIVERED_AT, str(existing.accepted_ms).encode())], request_id=request_id)
         return False
     now = ctx.clock.now_ms()
@@ -45,7 +48,7 @@ async def deliver(ctx: HubContext, msg_type: str, raw: bytes, *, request_id: str
                      partition=partition, correlation=correlation, deadline=due, counted_from_ms=counted_from_ms)
     requests.put(transition(transition(rec, State.ROUTED, now), State.DELIVERED, now))
     try:
-        await ctx.out.forward(inbox_name(agency), case, raw, msg_type, [(DELIVERED_AT, str(now).encode())],
+        await ctx.out.forward(topic, case, raw, msg_type, [(DELIVERED_AT, str(now).encode())],
                               request_id=request_id)
     except Exception:
         # Not handed over after all: no deadline may run against the agency (the caller rejects it).

@@ -71,3 +71,9 @@ def test_demo_json_summary_counts_add_up(broker_settings: HubSettings) -> None:
     assert summary["notices_overdue"] == 0
     assert summary["audit_chain_verified"] and summary["audit_records"] > totals["sent"]
     assert summary["topics_created"] == summary["topics_total"]
+    # seed 001 §(二): a terminated case swept through its intensive set finds the debtor's property; the down
+    # bank's unit is NO_RESPONSE at its deadline; a standing watch's hit reaches the court
+    assert summary["flows"]["sweep"] == {"sent": 1, "answered": 1, "late": 0, "rejected": 0, "failed": 0, "open": 0}
+    assert summary["sweep_outcome"] == "FOUND" and "icbc" in summary["sweep_found_at"] and summary["sweep_viewed"]
+    assert summary["sweep_no_response"] == ["cgb"] and summary["sweep_units"] >= 25
+    assert summary["watch_hits"] == 1 and summary["watch_hit"] == "NEW_ACCOUNT at icbc"

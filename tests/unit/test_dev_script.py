@@ -1,8 +1,8 @@
 """`./dev` installs the Debian packages it lacks, or says how to; `.ci/run` only delegates to it.
 
 Each test runs a temp copy of the script with PATH limited to two temp dirs: fakes of java, mvn,
-promtool, git, python3, apt-get, id and sudo (each logs its call), and symlinks to the few real tools
-the scripts need (bash, env, dirname, mktemp). The real apt-get and sudo are never on that PATH.
+promtool, git, node, npm, python3, apt-get, id and sudo (each logs its call), and symlinks to the few real
+tools the scripts need (bash, env, dirname, mktemp, mkdir, touch). The real apt-get and sudo are never on that PATH.
 Most runs use HUB_DEV_DRY_RUN=1 (the decisions, the apt-get commands printed, a stop before the
 virtualenv); the others let the fake apt-get run and install nothing, so `./dev` stops right after.
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-REAL_TOOLS = ("bash", "env", "dirname", "mktemp")
-ALL_TOOLS = ("java", "mvn", "promtool", "git")
+REAL_TOOLS = ("bash", "env", "dirname", "mktemp", "mkdir", "touch")
+ALL_TOOLS = ("java", "mvn", "promtool", "git", "node", "npm")
+NODE = ("node", "npm")
 APT = "env DEBIAN_FRONTEND=noninteractive apt-get"
 INSTALL = f"{APT} install -y -qq --no-install-recommends"
 
@@ -107,9 +108,11 @@ def test_nothing_is_installed_when_everything_is_present(m: Machine, cmd: str) -
 @pytest.mark.parametrize(("cmd", "present", "ensurepip", "packages"), [
     ("up", ("mvn", "promtool", "git"), True, "openjdk-17-jre-headless"),
     ("up", (), True, "openjdk-17-jre-headless maven"),
-    ("test", ("java", "git"), True, "maven prometheus"),
-    ("test", ("java", "mvn", "promtool"), True, "git"),
-    ("test", (), False, "openjdk-17-jre-headless maven prometheus git python3-venv"),
+    ("test", ("java", "git", *NODE), True, "maven prometheus"),
+    ("test", ("java", "mvn", "promtool", *NODE), True, "git"),
+    ("test", ("java", "mvn", "promtool", "git"), True, "nodejs npm"),
+    ("test", ("java", "mvn", "promtool", "git", "node"), True, "npm"),
+    ("test", (), False, "openjdk-17-jre-headless maven prometheus git nodejs npm python3-venv"),
     ("up", ALL_TOOLS, False, "python3-venv"),
 ])
 def test_the_missing_tools_choose_their_packages(m: Machine, cmd: str, present: tuple[str, ...], ensurepip: bool,
@@ -121,14 +124,15 @@ def test_the_missing_tools_choose_their_packages(m: Machine, cmd: str, present: 
     assert apt_calls(m) == []  # a dry run runs nothing
 
 
-def test_up_does_not_ask_for_prometheus_but_test_does(m: Machine) -> None:
+def test_up_does_not_ask_for_prometheus_or_node_but_test_does(m: Machine) -> None:
     m.setup(present=("java", "mvn", "git"))
     up = m.dev("up")
     assert up.returncode == 0, up.stderr
     assert would_run(up.stdout) == []
     test = m.dev("test")
     assert test.returncode == 0, test.stderr
-    assert would_run(test.stdout) == [f"{APT} update -qq", f"{INSTALL} prometheus"]
+    assert would_run(test.stdout) == [f"{APT} update -qq", f"{INSTALL} prometheus nodejs npm"]
+    assert "node (Node.js, runs the AsyncAPI parser" in test.stderr
 
 
 def test_an_existing_virtualenv_needs_no_python3_venv(m: Machine) -> None:
@@ -141,7 +145,7 @@ def test_an_existing_virtualenv_needs_no_python3_venv(m: Machine) -> None:
 
 
 def test_passwordless_sudo_installs_through_sudo(m: Machine) -> None:
-    m.setup(present=("mvn", "git"), uid=1000, sudo="ok")
+    m.setup(present=("mvn", "git", *NODE), uid=1000, sudo="ok")
     done = m.dev("test")
     assert done.returncode == 0, done.stderr
     assert would_run(done.stdout) == [f"sudo -n {APT} update -qq",
@@ -155,7 +159,7 @@ def test_without_root_or_sudo_it_names_the_command_and_exits_1(m: Machine, sudo:
     m.setup(present=("git",), uid=1000, sudo=sudo)
     done = m.dev("test", dry_run=dry_run)
     assert done.returncode == 1
-    assert "sudo apt-get install -y openjdk-17-jre-headless maven prometheus" in done.stderr
+    assert "sudo apt-get install -y openjdk-17-jre-headless maven prometheus nodejs npm\n" in done.stderr
     assert "not root and no passwordless sudo" in done.stderr
     assert "then ./dev test again" in done.stderr
     assert would_run(done.stdout) == []
@@ -176,12 +180,12 @@ def test_without_apt_get_it_names_what_is_missing_and_exits_1(m: Machine) -> Non
 @pytest.mark.parametrize(("uid", "sudo", "prefix"), [(0, None, ""), (1000, "ok", "sudo -n ")])
 def test_it_runs_apt_get_update_once_then_install_noninteractive(m: Machine, uid: int, sudo: str | None,
                                                                  prefix: str) -> None:
-    m.setup(present=("mvn", "promtool", "git"), uid=uid, sudo=sudo)
+    m.setup(present=("mvn", "promtool", "git", *NODE), uid=uid, sudo=sudo)
     done = m.dev("test", dry_run=False)
     # The fake apt-get installs nothing: ./dev notices and stops before the virtualenv.
     assert done.returncode == 1
     assert "still missing after installing openjdk-17-jre-headless: java" in done.stderr
-    assert [c for c in m.calls() if not c.startswith(("java", "mvn", "promtool", "git", "python3", "id"))] == [
+    assert [c for c in m.calls() if not c.startswith((*ALL_TOOLS, "python3", "id"))] == [
         *(["sudo -n true", f"sudo -n {APT} update -qq"] if prefix else []),
         "apt-get update -qq",
         "  DEBIAN_FRONTEND=noninteractive",
@@ -193,7 +197,7 @@ def test_it_runs_apt_get_update_once_then_install_noninteractive(m: Machine, uid
 
 
 def test_a_failed_apt_get_says_what_to_run(m: Machine) -> None:
-    m.setup(present=("java", "mvn", "git"), apt_install_rc=100)
+    m.setup(present=("java", "mvn", "git", *NODE), apt_install_rc=100)
     done = m.dev("test", dry_run=False)
     assert done.returncode == 1
     assert "apt-get failed" in done.stderr
@@ -245,3 +249,38 @@ def test_up_ends_in_the_main_job_with_the_extra_arguments(m: Machine) -> None:
     done = m.dev("up", "--json", dry_run=False)
     assert done.returncode == 0, done.stderr
     assert m.calls()[-2:] == ["venv/interop-hub broker fetch", "venv/python -m demo --json"]
+
+
+def _ready_venv(m: Machine) -> None:
+    """A virtualenv that is up to date (its stamp matches the faked checksum) whose tools only log their calls."""
+    m.fake("sha256sum", "echo 0123456789abcdef0123  file")
+    m.fake("cut", "while read -r _; do :; done\necho 0123456789abcdef")  # reads its input: no SIGPIPE upstream
+    (m.repo / "pyproject.toml").write_text("", encoding="utf-8")
+    (m.venv / "bin").mkdir(parents=True)
+    for name in ("python", "interop-hub", "ruff", "mypy", "pytest"):
+        script = m.venv / "bin" / name
+        script.write_text(f'#!/bin/sh\necho "venv/{name} $*" >> "{m.log}"\n', encoding="utf-8")
+        script.chmod(0o755)
+    (m.venv / ".installed-0123456789abcdef").touch()
+
+
+def test_dev_test_installs_the_asyncapi_parser_once_per_lock_file_before_pytest(m: Machine) -> None:
+    """tests/unit/hub/contract/test_asyncapi_parser.py runs it: `npm ci` (no install scripts) in tools/asyncapi when
+    node_modules lacks the stamp of the lock file, and not again while the lock file is the same."""
+    m.setup()
+    m.fake("npm", f'mkdir -p node_modules && echo "  in ${{PWD##*/}}" >> "{m.log}"')
+    _ready_venv(m)
+    (m.repo / "tools" / "asyncapi").mkdir(parents=True)
+    (m.repo / "tools" / "asyncapi" / "package-lock.json").write_text("{}", encoding="utf-8")
+    first = m.dev("test", "-x", dry_run=False)
+    assert first.returncode == 0, first.stderr
+    calls = [c for c in m.calls() if c.startswith(("npm", "  in", "venv/"))]
+    assert calls[:3] == ["venv/interop-hub broker fetch",
+                         "npm ci --ignore-scripts --no-audit --no-fund --loglevel=error", "  in asyncapi"]
+    assert calls[-1] == "venv/pytest -x"
+    assert (m.repo / "tools" / "asyncapi" / "node_modules" / ".installed-0123456789abcdef").is_file()
+    m.log.unlink()
+    second = m.dev("test", dry_run=False)
+    assert second.returncode == 0, second.stderr
+    assert not any(c.startswith("npm") for c in m.calls())
+    assert m.calls()[-1] == "venv/pytest "

@@ -12,6 +12,9 @@ whenever a unit's state changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hub.clock import china_today
 from hub.codec import AvroMessage
 from hub.context import HubContext
@@ -50,6 +53,9 @@ class BankFlow:
         #: intensive-query id -> its row; case number -> the intensive-query ids of that case
         self.intensive = IntensiveTable(ctx.table("intensive"), ctx.table("intensive_by_case"))
         self._verifier: SealVerifier | None = None
+        #: whether the court gets the merged result of a query at every unit's answer (else only when property
+        #: is first found and when complete: a sweep, :mod:`hub.flows.sweeps`, sets it)
+        self.every_result: Callable[[str], bool] = lambda request_id: True
 
     # --- seals --------------------------------------------------------------------------------
     def verify_seal(self, msg: AvroMessage, agency: str) -> None:
@@ -98,22 +104,34 @@ class BankFlow:
         ctx = self.ctx
         env, body = msg.envelope, msg.body
         VALIDATORS[INTENSIVE](body, env["sender"], china_today(ctx.clock))
-        request_id, case_number, court = msg.request_id, body["case"]["case_number"], env["sender"]
+        request_id, court = msg.request_id, env["sender"]
         existing = self.intensive.get(request_id)
         if existing is not None:
             await self.emit_result(existing, court)  # a resend gets the current merged result
             return
         units = unit_set(ctx.runtime.catalog.agencies, household_place(body), body["court_place_code"])
+        query = await self.fan_out(request_id, message_type=msg.message_type, court=court, body=body, units=units,
+                                   partition=record.partition, purpose="INTENSIVE")
+        await self.emit_result(query, court)
+
+    async def fan_out(self, request_id: str, *, message_type: str, court: str, body: dict[str, Any],
+                      units: dict[str, str], partition: int, purpose: str,
+                      lane: Callable[[str], str] | None = None) -> IntensiveQuery:
+        """One query request per unit (``units``: code -> category) correlated to ``request_id``, whose row is
+        recorded routed; ``body`` has the case, subject, officer, assistance notice (and a transaction window);
+        ``lane(unit)`` names the catalog topic a unit's request goes to when not its inbox (a sweep's lane)."""
+        ctx = self.ctx
+        case_number = body["case"]["case_number"]
         now = ctx.clock.now_ms()
         query = new_intensive_query(
             request_id, case_number=case_number, court=dict(body["case"]["court"]),
             filing_date=body["case"]["filing_date"], officer=body["officer"], units=units, now_ms=now,
-            partition=record.partition,
+            partition=partition,
         )
         self.intensive.add(query)
-        deadline = deadline_ms(msg.message_type, now, ctx.runtime.calendar.current)
-        parent = new_record(request_id, type_=msg.message_type, court=court, case=case_number,
-                            agency=INTENSIVE_AGENCY, now_ms=now, partition=record.partition, deadline=deadline)
+        deadline = deadline_ms(message_type, now, ctx.runtime.calendar.current)
+        parent = new_record(request_id, type_=message_type, court=court, case=case_number,
+                            agency=INTENSIVE_AGENCY, now_ms=now, partition=partition, deadline=deadline)
         # Routed to its units, whose own rows carry the deadlines: the intensive query is never overdue itself,
         # it completes when the last unit answers or is NO_RESPONSE at its deadline (seed 001 §(一)1).
         ctx.requests.put(transition(parent, State.ROUTED, now))
@@ -121,13 +139,13 @@ class BankFlow:
             child = message(QUERY, envelope(ctx.clock, request_id=f"{request_id}.{unit}", sender=court,
                                             recipient=unit, correlation_id=request_id), {
                 "case": body["case"], "subject": body["subject"], "officer": body["officer"],
-                "assistance_notice": body["assistance_notice"], "purpose": "INTENSIVE",
+                "assistance_notice": body["assistance_notice"], "purpose": purpose,
                 "transaction_window": body.get("transaction_window"),
             })
             await deliver(ctx, "QueryRequest", ctx.codec.encode_message(child), request_id=child.request_id,
-                          court=court, case=case_number, agency=unit, partition=record.partition,
-                          correlation=request_id)
-        await self.emit_result(query, court)
+                          court=court, case=case_number, agency=unit, partition=partition,
+                          correlation=request_id, topic=lane(unit) if lane is not None else None)
+        return query
 
     async def property_viewed(self, msg: AvroMessage, record: RawRecord) -> None:
         """The officer has viewed the property feedback (seed 001 §(一)2)."""
@@ -165,7 +183,9 @@ class BankFlow:
             return
         self.intensive.put(updated)
         parent = mark_answered(self.ctx, request_id, complete=updated.is_complete)
-        await self.emit_result(updated, parent.court if parent else "")
+        first_property = updated.property_reported_ms is not None and query.property_reported_ms is None
+        if updated.is_complete or first_property or self.every_result(request_id):
+            await self.emit_result(updated, parent.court if parent else "")
 
     # --- time ---------------------------------------------------------------------------------
     async def unit_without_response(self, child: RequestRow, now: int) -> None:

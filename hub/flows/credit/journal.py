@@ -38,6 +38,7 @@ from hub.flows.credit.publisher import DecisionOutcome, ListPublisher
 from hub.flows.credit.rows import PendingAck, court_record_of, epoch_ms
 from hub.flows.credit.sequencer import Sequencer
 from hub.settings import HubSettings
+from hub.topic_admin import TOPIC_ALREADY_EXISTS, check_topic_errors
 from hub.transport import Headers, send_acked
 from topics.catalog import Role, credit_sequencer_group_id
 
@@ -104,12 +105,17 @@ class CreditJournal:
         await send_acked(self.ctx.sender, self.topic, JOURNAL_KEY, raw, headers)
 
     async def create(self) -> None:
-        """The journal: 1 partition, kept forever (its acknowledgements and escalations rebuild the deadlines)."""
-        admin = AIOKafkaAdminClient(**self.ctx.settings.kafka_client_kwargs())
+        """The journal: 1 partition, kept forever (its acknowledgements and escalations rebuild the deadlines),
+        replicated like every catalog topic."""
+        settings = self.ctx.settings
+        admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
         await admin.start()
         try:
-            await admin.create_topics([NewTopic(self.topic, 1, 1, topic_configs={"retention.ms": "-1",
-                                                                                 "retention.bytes": "-1"})])
+            configs = {"retention.ms": "-1", "retention.bytes": "-1",
+                       "min.insync.replicas": str(settings.min_insync_replicas)}
+            created = await admin.create_topics([NewTopic(self.topic, 1, settings.replication_factor,
+                                                          topic_configs=configs)])
+            check_topic_errors(created, "create the credit journal", ignore=frozenset({TOPIC_ALREADY_EXISTS}))
         except TopicAlreadyExistsError:
             log.debug("journal %s exists", self.topic)
         finally:

@@ -4,19 +4,9 @@ The hub and every consumer (credit platform, joint-punishment units, ``interop-a
 apply ListEvents with :func:`ListState.apply`, so a copy rebuilt from the history topic is the
 hub's list by construction, and :func:`list_digest` proves it.
 
-List digest (published in every ``ListEvent.list_digest``), version 1:
-
-* canonical form of an entry: the ``ListingRecord`` datum as JSON with sorted keys, no spaces,
-  UTF-8 (``ensure_ascii=False``); timestamps as integer epoch milliseconds, dates as ISO
-  ``YYYY-MM-DD``, enums as their symbol;
-* entry hash: SHAKE-256 of the canonical bytes, 128 bytes, read as a big-endian integer;
-* accumulator: the sum of the entry hashes of every listing **in force**, modulo 2**1024 (an
-  order-independent multiset hash, so each publication updates it in O(1));
-* digest: lower-case hex SHA-256 of ``b"cn.court.interop.credit.list/v1\\n"`` + the number of
-  listings in force as 8 bytes big-endian + the accumulator as 128 bytes big-endian.
-
-:func:`list_digest` computes it from scratch over any set of entries; :class:`DigestAccumulator`
-maintains it incrementally. Both give the same value.
+List digest (``ListEvent.list_digest``, ``ListAck.list_digest``), version 1: defined in the docstring
+of :func:`list_digest`, the one function that computes it from scratch; :class:`DigestAccumulator`
+maintains the same value incrementally (O(1) per publication).
 """
 
 from __future__ import annotations
@@ -68,7 +58,43 @@ def _finish(size: int, accumulator: int) -> str:
 
 
 def list_digest(entries: Iterable[Mapping[str, Any]]) -> str:
-    """The digest of a list, from scratch: the one definition every party uses."""
+    """The digest of a list, from scratch: the one definition every party uses (version 1).
+
+    ``entries`` are the ``ListingRecord`` data of the listings **in force** (``ListEvent.entry`` /
+    ``ListEntry.record`` of each listing whose ``in_force`` is true), in any order.
+
+    1. Canonical form of an entry: the datum as a JSON object, UTF-8 encoded, no whitespace
+       (separators ``,`` and ``:``), object keys sorted by Unicode code point at every level, every field
+       present.  Values: a string as itself (not ASCII-escaped: only ``"`` ``\\`` and U+0000-U+001F are
+       escaped, as ``\\"`` ``\\\\`` ``\\b`` ``\\f`` ``\\n`` ``\\r`` ``\\t`` or ``\\u00xx`` with lower-case hex);
+       an enum as its symbol; ``int``/``long`` as a decimal integer; ``boolean`` as ``true``/``false``;
+       ``null`` as ``null``; a union as the value of its branch (no type wrapper); a record as an
+       object; an array as an array in order; ``timestamp-millis`` as an integer of milliseconds since
+       1970-01-01T00:00:00Z; ``date`` as a ``"YYYY-MM-DD"`` string; bytes as lower-case hex
+       (``ListingRecord`` has no floating-point field).
+    2. Entry hash: SHAKE-256 of the canonical bytes, 128 bytes of output, read as an unsigned
+       big-endian integer.
+    3. Accumulator: the sum of the entry hashes of all entries, modulo 2**1024 (a multiset hash:
+       independent of order, so a publication adds and removes one entry hash).
+    4. Digest: lower-case hex of SHA-256 over ``cn.court.interop.credit.list/v1`` followed by one line
+       feed (32 bytes), then the number of entries as 8 bytes unsigned big-endian, then the accumulator as
+       128 bytes unsigned big-endian.  64 hex characters.
+
+    Test vector (``tests/unit/hub/flows/credit/test_list_digest.py`` checks it and the schema's copy):
+
+    * the empty list: ``86580ed1bd617ead65e921acbe9495711461422644622889752c654f1c0b52c5``;
+    * a list of one entry (a record cut down to a few fields: the algorithm takes whatever fields
+      a record has) whose canonical form is
+      ``{"content":{"subject":{"id_number":"11010519800101001X","name":"张三"}},"extension_years":0,``
+      ``"listed_at":1735779600000,"listing_id":"L1","requested_by_creditor":false,"term_end":null,``
+      ``"term_start":"2025-01-02"}`` (one line):
+      ``2bc8099fbdd4befba1b3b2d2ca5265fecf65758e9755bdc1c8c292a82ca6c8bd``;
+    * that entry and a second one,
+      ``{"content":{"subject":{"id_number":"91110105MA01ABCD2X","name":"李四"}},"extension_years":1,``
+      ``"listed_at":1735867800000,"listing_id":"L2","requested_by_creditor":true,"term_end":"2027-01-02",``
+      ``"term_start":"2025-01-03"}``, in either order:
+      ``0b7e35e41b54cfee1faf95aa2a25eadae3e29656022e89a028449fafc4dfb631``.
+    """
     acc, size = 0, 0
     for entry in entries:
         acc = (acc + entry_hash(entry)) % _MODULUS

@@ -10,7 +10,7 @@ event of a term-end deletion goes to the court like :mod:`hub.deadline_tracker`'
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,17 @@ class DecisionOutcome:
     message: AvroMessage
 
 
+def current_entry(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``ListEntry`` body that publication ``event`` leaves on ``credit.list.current`` (before its tombstone,
+    when the listing leaves the list)."""
+    removed = not event["in_force"]
+    return {
+        "listing_id": str(event["listing_id"]), "in_force": not removed, "record": event["entry"],
+        "last_action": event["action"], "last_publication_id": event["publication_id"],
+        "removed_at": event["published_at"] if removed else None, "deletion_ground": event["deletion_ground"],
+    }
+
+
 class ListPublisher:
     def __init__(self, ctx: HubContext) -> None:
         self.ctx = ctx
@@ -56,11 +67,7 @@ class ListPublisher:
         history = codec.encode_message(message(EVENT, env, event))
         removed = not event["in_force"]
         entry = message(ENTRY, envelope(clock, request_id=str(event["decision_request_id"]),
-                                        recipient=LIST_READERS, correlation_id=lid), {
-            "listing_id": lid, "in_force": not removed, "record": event["entry"], "last_action": event["action"],
-            "last_publication_id": event["publication_id"],
-            "removed_at": event["published_at"] if removed else None, "deletion_ground": event["deletion_ground"],
-        })
+                                        recipient=LIST_READERS, correlation_id=lid), current_entry(event))
         sender = ctx.sender
         futures = [
             await sender.send(self.history_topic, lid.encode(), history, partition=0, headers=[]),

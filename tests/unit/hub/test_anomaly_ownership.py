@@ -107,3 +107,16 @@ async def test_a_worker_that_lost_partition_0_reads_the_book_again_when_it_is_ba
     await full_hub.send("agency.icbc.outbox", "icbc", _heartbeat(full_hub, "icbc", "OUT_OF_SERVICE"))
     reopened = _decoded(full_hub, "ops.anomalies", ANOMALY_NOTICE)[-1]
     assert reopened.body["anomaly_id"] != opened.body["anomaly_id"] and reopened.body["state"] == "OPEN"
+
+
+async def test_a_report_delivered_twice_is_applied_once_002_s4_5(full_hub: MemoryHub) -> None:
+    """A worker's report redelivered after the owner's crash does not open a second anomaly."""
+    body = {"worker": "w/1", "messages": [], "heartbeats": [], "errors": [], "dead_letters": [], "warnings": [],
+            "joined": [], "waiting": [], "answered": [], "acks": [],
+            "faults": [{"description": "hub worker restarted after an unclean stop", "resolved": True,
+                        "at_ms": full_hub.ctx.clock.now_ms()}]}
+    report = message(OBSERVATIONS, envelope(full_hub.ctx.clock, request_id="observations-w/1", recipient="hub"), body)
+    for _ in range(2):
+        await full_hub.send("hub.ticks", "0", report, partition=OWNER_PARTITION)
+    anomalies = {m.body["anomaly_id"] for m in _decoded(full_hub, "ops.anomalies", ANOMALY_NOTICE)}
+    assert len(anomalies) == 1

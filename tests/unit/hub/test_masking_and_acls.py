@@ -111,7 +111,9 @@ def test_agencies_get_only_their_own_mailboxes_and_literal_group() -> None:
     icbc = [r for r in rules if r.principal == "bank-icbc"]
     assert {(r.resource_type, r.pattern, r.name) for r in icbc} == {
         ("topic", "literal", "agency.icbc.inbox"), ("topic", "literal", "agency.icbc.outbox"),
-        ("topic", "literal", "ops.audit.heads"), ("group", "literal", "hub-sim-icbc")}
+        ("topic", "literal", "agency.icbc.sweeps"),  # its sweep lane (终本统查), read only
+        ("topic", "literal", "ops.audit.heads"), ("group", "literal", "hub-sim-icbc"),
+        ("topic", "literal", "registry.keys"), ("topic", "literal", "registry.courts")}
     assert {r.operation for r in icbc if r.name == "agency.icbc.inbox"} == {"Read", "Describe"}
     assert {r.operation for r in icbc if r.name == "agency.icbc.outbox"} == {"Write", "Describe"}
     assert {(r.resource_type, r.pattern, r.name) for r in rules

@@ -90,6 +90,16 @@ EXPECTED_MESSAGES = {
         "DeadlineEvent",
         "AuditRecord",
     },
+    "cn.court.interop.sweep": {
+        "TerminatedCaseRegistered",
+        "TerminatedCaseClosed",
+        "ClueCheckRequest",
+        "WatchRequest",
+        "WatchEnded",
+        "WatchSubject",
+        "WatchHit",
+        "SweepGroundMet",
+    },
 }
 BANK_REPLIES = {"QueryReply", "FreezeReply", "ContinueFreezeReply", "UnfreezeReply", "DeductReply"}
 

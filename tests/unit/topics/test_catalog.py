@@ -44,13 +44,14 @@ def test_no_agency_reads_or_writes_another_agencys_topics() -> None:
     for spec in DEFAULT_CATALOG:
         principals = spec.producers | spec.consumers
         agency_principals = {a.principal for a in DEFAULT_AGENCIES} & principals
-        if spec.role in (Role.AGENCY_INBOX, Role.AGENCY_OUTBOX):
+        if spec.role in (Role.AGENCY_INBOX, Role.AGENCY_OUTBOX, Role.AGENCY_SWEEPS):
             assert agency_principals == {DEFAULT_CATALOG.agency(spec.agency or "").principal}
         elif spec.role in (Role.LIST_HISTORY, Role.LIST_CURRENT):
             kinds = {a.kind for a in DEFAULT_AGENCIES if a.principal in agency_principals}
             assert kinds <= {AgencyKind.CREDIT, AgencyKind.JOINT_UNIT}
             assert HUB in spec.producers and len(spec.producers) == 1
-        elif spec.role is Role.AUDIT_HEADS:  # signed hashes and sizes only, read by every party, written by the hub
+        elif spec.role in (Role.AUDIT_HEADS, Role.PUBLISHED_KEYS, Role.PUBLISHED_COURTS):
+            # signed hashes and sizes, public keys, courts and their accounts: read by every party, written by the hub
             assert spec.producers == {HUB} and agency_principals == {a.principal for a in DEFAULT_AGENCIES}
         else:
             assert not agency_principals, f"{spec.name} is shared with agencies {agency_principals}"
@@ -61,6 +62,7 @@ def test_courts_write_requests_and_read_replies_only() -> None:
     assert {(s.role, COURT_GATEWAY in s.producers) for s in courts} == {
         (Role.COURT_REQUESTS, True), (Role.COURT_REPLIES, False), (Role.COURT_NOTICES, False),
         (Role.AUDIT_HEADS, False),  # the audit log's signed tree heads: every party may keep them
+        (Role.PUBLISHED_KEYS, False), (Role.PUBLISHED_COURTS, False),  # the registry the hub publishes, signed
     }
 
 
@@ -74,7 +76,7 @@ def test_list_history_and_audit_keep_everything_and_current_list_is_compacted() 
 def test_adding_a_bank_is_one_entry() -> None:
     extra = Agency("hzbank", "杭州银行", "Bank of Hangzhou", AgencyKind.LOCAL_BANK, region="330100")
     catalog = build_catalog((*DEFAULT_AGENCIES, extra))
-    assert len(catalog) == len(DEFAULT_CATALOG) + 2
+    assert len(catalog) == len(DEFAULT_CATALOG) + 3  # inbox, outbox, sweep lane
     assert catalog.inbox("hzbank").consumers == {"local-bank-hzbank"}
 
 
@@ -98,7 +100,10 @@ def test_acl_grants_cover_exactly_the_catalog_roles() -> None:
     assert icbc == {
         ("READ", "p.agency.icbc.inbox"), ("DESCRIBE", "p.agency.icbc.inbox"),
         ("WRITE", "p.agency.icbc.outbox"), ("DESCRIBE", "p.agency.icbc.outbox"),
+        ("READ", "p.agency.icbc.sweeps"), ("DESCRIBE", "p.agency.icbc.sweeps"),  # its sweep lane (终本统查)
         ("READ", "p.ops.audit.heads"), ("DESCRIBE", "p.ops.audit.heads"),  # the signed tree heads, read-only
+        ("READ", "p.registry.keys"), ("DESCRIBE", "p.registry.keys"),  # the published registry, read-only
+        ("READ", "p.registry.courts"), ("DESCRIBE", "p.registry.courts"),
     }
 
 

@@ -1,0 +1,225 @@
+"""(9) ``sweep``, opt-in (``--only sweep``): a terminated-case sweep (终本统查) beside live traffic.
+
+One hub worker and the simulated banks of the debtors' intensive set (the 26 financial units a Beijing court's
+query reaches, in one ``interop-agency simulate banks`` process), on topics of their own, the hub on the system
+clock with the sweep ceiling ``--sweep-ceiling`` for every agency (``HUB_SWEEP_CEILING_PER_S``).  In one run:
+
+1. live round-trip latency, open loop at ``--sweep-live-rate`` QueryRequests a second to icbc for
+   ``--sweep-seconds``, no sweep running (the baseline);
+2. ``--sweep-cases`` TerminatedCaseRegistered written to ``court.requests`` as fast as the producer takes them
+   (terminated long enough ago to be due at once: every case's first sweep is due today), until the hub has
+   consumed them all — the sweeps start meanwhile, as the lane admits them;
+3. the sweep alone for ``--sweep-seconds`` (the registrations' backlog worked off meanwhile): the hub worker's
+   CPU per sweep unit query, and the hub's input lag at its end;
+4. the same live load for the same time while the sweep runs: its latency, and the sweep's unit queries the
+   agencies were sent (the end offsets of every ``agency.<code>.sweeps`` topic at the window's start and end).
+
+At the ceilings the whole sweep of N cases takes N × units / ceiling sum (hours for 100,000 cases), so the
+sweep is measured over a window of that length, not to its end.  One debtor in :data:`FOUND_EVERY` is an account
+holder of the simulated icbc (the sweep finds property); the others hold nothing anywhere (an empty sweep, as
+most terminated cases are).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from agents.bank import court_api as bank_api
+from agents.court.adapter import CourtClient, document, person
+from agents.population import resident_id
+from bench.cpu import CpuMeter, ms_per_unit
+from bench.env import BenchEnv, end_offsets, group_lag, rss_bytes, wait_until
+from bench.load import COURT, OFFICER, Request, _subjects, producer, requests_topic, send_all
+from bench.roundtrip import HubUnderTest
+from bench.stats import percentile
+from hub.clock import SystemClock, china_today
+from hub.codec import default_codec
+from hub.flows.bank.rows import unit_set
+from hub.seal import KeyStore
+from hub.settings import HubSettings
+from topics.catalog import DEFAULT_CATALOG, Role, sweeps_name
+
+HOUSEHOLD_PLACE = "110105"  # the debtors' household registration: Beijing, as the court's
+FOUND_EVERY = 20  # one debtor in 20 holds an account at icbc
+NOTICE = document("ASSISTANCE_NOTICE", "终本统查协助查询通知书")
+MB = 1024 * 1024
+
+
+def sweep_units(settings: HubSettings) -> list[str]:
+    """The units one sweep of the bench's debtors reaches (the court's and the debtors' place: Beijing)."""
+    place = CourtClient(settings, COURT).court.place_code
+    return sorted(unit_set(DEFAULT_CATALOG.agencies, HOUSEHOLD_PLACE, place))
+
+
+def debtor(i: int) -> dict[str, object]:
+    """Debtor ``i``: a Beijing resident born 1960-1999 who holds no account at any simulated bank."""
+    born = date(1960 + i % 40, 1 + i % 12, 1 + i % 28)
+    return person(f"终本被执行人{i}", resident_id(HOUSEHOLD_PLACE, born, 500 + (i // 840) % 500))
+
+
+def registrations(settings: HubSettings, count: int, today: date, start: int = 0) -> list[Request]:
+    """``count`` encoded TerminatedCaseRegistered of the court, keyed by case number, each due for its first
+    sweep today: terminated ``sweep_interval_days`` + 30 days ago."""
+    court = CourtClient(settings, COURT)
+    codec = default_codec()
+    holders = _subjects()
+    terminated = today - timedelta(days=settings.sweep_interval_days + 30)
+    filed = date(terminated.year - 1, 3, 1)
+    out: list[Request] = []
+    for i in range(start, start + count):
+        subject = holders[(i // FOUND_EVERY) % len(holders)] if i % FOUND_EVERY == 0 else debtor(i)
+        case = court.case(f"（{filed.year}）京0105执{i + 1}号", filed)
+        msg = bank_api.terminated_case(court, case=case, subject=subject, officer=OFFICER, assistance_notice=NOTICE,
+                                       termination_date=terminated)
+        out.append(Request(str(case["case_number"]).encode(), codec.encode_message(msg)))
+    return out
+
+
+def sweep_topics(settings: HubSettings, offsets: dict[str, int]) -> int:
+    """Records on the agencies' sweep lanes, of the end offsets of every topic (prefixed names)."""
+    lanes = {settings.topic(sweeps_name(a.code)) for a in DEFAULT_CATALOG.agencies if a.is_financial}
+    return sum(n for topic, n in offsets.items() if topic in lanes)
+
+
+@dataclass
+class Window:
+    """One live window: the latency of the live requests and what the sweep lanes got meanwhile."""
+
+    rate: float
+    seconds: float
+    sent: int
+    answered: int
+    p50_ms: float
+    p99_ms: float
+    sweep_requests: int
+    worker_cpu_s: float
+
+    @property
+    def sweep_per_s(self) -> float:
+        return self.sweep_requests / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def worker_cpu_ms_per_sweep_request(self) -> float:
+        """The hub worker's CPU per sweep unit query put on a lane (meaningful in a window of the sweep alone)."""
+        return ms_per_unit(self.worker_cpu_s, self.sweep_requests)
+
+    @property
+    def worker_core_share(self) -> float:
+        """The hub worker's CPU over the window, as a share of one core."""
+        return self.worker_cpu_s / self.seconds if self.seconds > 0 else math.nan
+
+
+@dataclass
+class Registered:
+    cases: int
+    send_s: float  # the producer wrote them all
+    consumed_s: float  # the hub's consumer group committed them all (the sweep running meanwhile)
+    drained: bool
+    rss_before_mb: float
+    rss_after_mb: float
+
+    @property
+    def per_s(self) -> float:
+        return self.cases / self.consumed_s if self.consumed_s > 0 else math.nan
+
+
+class SweepHub(HubUnderTest):
+    """:class:`HubUnderTest` with sweep ceilings and the simulated banks of the whole intensive set."""
+
+    def __init__(self, env: BenchEnv, ceiling: float, window: int) -> None:
+        # not HubUnderTest.__init__: other settings, and a bank process for every unit of the set
+        self.env = env
+        self.settings = env.fresh("sweep", sweep_ceiling_per_s=ceiling, sweep_window=window)
+        self.units = sweep_units(self.settings)
+        self.worker = env.worker(self.settings, "sweep-worker")
+        self.bank = env.agency(self.settings, "sweep-banks",
+                               ["simulate", "banks", *(arg for code in self.units for arg in ("--agency", code))])
+        self._next = 0
+        self.warm_rate = 0.0
+
+    async def start(self) -> None:
+        KeyStore(self.settings.data_dir).generate(self.units)
+        await super().start()
+
+
+class SweepBench:
+    """The run: a live window without the sweep, the registrations, live windows with the sweep."""
+
+    def __init__(self, env: BenchEnv, *, cases: int, ceiling: float, live_rate: float, seconds: float,
+                 window: int = 200) -> None:
+        self.env = env
+        self.cases, self.ceiling, self.live_rate, self.seconds = cases, ceiling, live_rate, seconds
+        self.hub = SweepHub(env, ceiling, window)
+
+    @property
+    def units(self) -> list[str]:
+        return self.hub.units
+
+    @property
+    def ceiling_sum(self) -> float:
+        """Sweep unit queries a second the agencies' ceilings allow in all (every unit is in every sweep)."""
+        return self.ceiling * len(self.units)
+
+    async def start(self) -> None:
+        await self.hub.start()
+
+    def close(self) -> None:
+        self.env.forget(self.hub.bank)
+        self.env.forget(self.hub.worker)
+
+    async def sweep_offsets(self) -> int:
+        s = self.hub.settings
+        return sweep_topics(s, await end_offsets(s, [s.topic("agency.")]))
+
+    async def live(self) -> Window:
+        """Live QueryRequests open loop at ``live_rate`` for ``seconds``; the sweep lanes' growth meanwhile."""
+        hub = self.hub
+        reqs = hub.requests(max(int(self.live_rate * self.seconds), 50))
+        before, started = await self.sweep_offsets(), time.monotonic()
+        done = await hub.round(reqs, timeout_s=self.seconds + 120, rate=self.live_rate)
+        after, elapsed = await self.sweep_offsets(), time.monotonic() - started
+        ms = [(a - s) * 1000 for s, a in done.pairs]
+        return Window(self.live_rate, elapsed, len(reqs), done.answered, percentile(ms, 50), percentile(ms, 99),
+                      after - before, done.worker_cpu_s)
+
+    async def sweep_only(self) -> Window:
+        """``seconds`` of the sweep alone: what the lanes got and the hub worker's CPU meanwhile."""
+        before, started = await self.sweep_offsets(), time.monotonic()
+        with CpuMeter(self.hub.worker.pid) as cpu:
+            await asyncio.sleep(self.seconds)
+        after, elapsed = await self.sweep_offsets(), time.monotonic() - started
+        return Window(0.0, elapsed, 0, 0, math.nan, math.nan, after - before, cpu.seconds)
+
+    async def input_lag(self) -> int:
+        """Records of ``court.requests`` and the agencies' outboxes the hub has not committed yet."""
+        s = self.hub.settings
+        roles = (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX)
+        return await group_lag(s, s.app_id, [s.topic(t.name) for r in roles for t in DEFAULT_CATALOG.by_role(r)])
+
+    async def register(self) -> Registered:
+        """Every case written to ``court.requests`` at once; returns when the hub consumed them all."""
+        s = self.hub.settings
+        today = china_today(SystemClock())
+        reqs = await asyncio.to_thread(registrations, s, self.cases, today)
+        topic = requests_topic(s)
+        rss_before = rss_bytes(self.hub.worker.pid or 0) / MB
+        started = time.monotonic()
+        prod = await producer(s)
+        try:
+            await send_all(prod, topic, reqs)
+        finally:
+            await prod.stop()
+        sent_s = time.monotonic() - started
+        del reqs
+
+        async def consumed() -> bool:
+            return await group_lag(s, s.app_id, [topic]) == 0
+
+        drained = await wait_until(consumed, timeout_s=max(600.0, self.cases / 50), interval_s=1.0)
+        consumed_s = time.monotonic() - started
+        return Registered(self.cases, sent_s, consumed_s, drained, rss_before,
+                          rss_bytes(self.hub.worker.pid or 0) / MB)
