@@ -539,7 +539,8 @@ class Bench:
             rss.note = (f"the hub worker after registering {job.cases:,} cases (the terminated_cases table "
                         "holds every case)")
             per_unit.note = (f"CPU of the hub worker (user + system, all threads) over {a.sweep_seconds:.0f}s of the "
-                             f"sweep alone, per unit query put on a lane (its reply and merge included); hub input "
+                             f"sweep alone, per unit query put on a lane (its reply and merge, and the worker's "
+                             f"background work, included); hub input "
                              f"lag at its end {lag:,} records; ratio = this / CPU per live round trip without the "
                              "sweep (sweep_hub_cpu_ms_per_live_round_trip)")
         finally:
