@@ -1,4 +1,18 @@
-"""The hub's consumer: faust's stall check runs only on partitions a stream reads.
+"""The hub's consumer: a fetch long-poll short enough for live latency; faust's stall check runs only on
+partitions a stream reads.
+
+**The fetch wait.**  faust's aiokafka driver builds the worker's consumer with a fixed
+``fetch_max_wait_ms=1500`` (``AIOKafkaConsumerThread._create_worker_consumer``; no setting reaches it).
+aiokafka keeps one fetch request in flight per broker, and a partition with records still buffered is left
+out of the next request (``Fetcher._get_actions_per_node``).  So when the worker drains such a partition just
+after a request went out for the others, that request long-polls up to the wait for data on the others before
+the drained partition is fetched again: with traffic spread over many partitions (one agency's outbox per
+partition of every agency, a sweep's replies from 26 banks), records waited ~1 s at the median and 2.5 s at
+the 99th percentile for a worker that was idle most of the time (bench ``--only sweep``, 2026-11-26).
+:class:`HubConsumerThread` builds the same consumer with ``consumer_fetch_max_wait_ms`` (100 ms): an idle
+worker then sends ten empty fetches a second, and no record waits more than that for the fetch.
+
+**The stall check.**
 
 faust's consumer runs a *livelock detector* (``faust/transport/consumer.py``)::
 
@@ -47,12 +61,30 @@ detector does not run while ``app.rebalancing``.
 
 from __future__ import annotations
 
-from faust.transport.drivers.aiokafka import Consumer
+from typing import Any
+
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 from faust.types import TP
+
+DEFAULT_FETCH_MAX_WAIT_MS = 100
+
+
+class HubConsumerThread(AIOKafkaConsumerThread):
+    """faust's consumer thread whose worker consumer long-polls at most the app's ``fetch_max_wait_ms``."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # read by AIOKafkaConsumer.start() when it builds its Fetcher: the constructor's argument, which faust fixes
+        consumer._fetch_max_wait_ms = int(getattr(self.consumer.app, "fetch_max_wait_ms", DEFAULT_FETCH_MAX_WAIT_MS))
+        return consumer
 
 
 class HubConsumer(Consumer):
-    """faust's aiokafka consumer whose stall check leaves table changelog partitions to recovery."""
+    """faust's aiokafka consumer with :class:`HubConsumerThread`, whose stall check leaves table changelog
+    partitions to recovery."""
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return HubConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def verify_event_path(self, now: float, tp: TP) -> None:
         if self._is_changelog_tp(tp):

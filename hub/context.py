@@ -17,6 +17,7 @@ from hub.clock import Clock
 from hub.codec import AvroCodec
 from hub.deadletter import DeadLetters
 from hub.hooks import FlowHooks, RowObserver
+from hub.input_progress import Highwater, InputProgress
 from hub.lifecycle import RequestRow, RequestTable
 from hub.outbound import Outbound
 from hub.runtime import HubRuntime
@@ -60,6 +61,8 @@ class HubContext:
     requests: RequestTable
     #: whether this worker's tables are recovered from their changelogs (always, without Kafka)
     tables_recovered: Callable[[], bool]
+    #: how long input records waited for this worker, and how far it has read each input partition
+    input: InputProgress
 
     @property
     def settings(self) -> HubSettings:
@@ -99,7 +102,8 @@ def all_partitions(runtime: HubRuntime) -> AuditSource:
 
 def build_context(runtime: HubRuntime, sender: Sender, make_table: TableMaker, *,
                   audit_source: AuditSource | None = None,
-                  tables_recovered: Callable[[], bool] = lambda: True) -> HubContext:
+                  tables_recovered: Callable[[], bool] = lambda: True,
+                  highwater: Highwater | None = None) -> HubContext:
     """The context of one hub process; flows register on it next (:func:`hub.flows.register_all`)."""
     hooks = FlowHooks()
     names = TopicNames.of(runtime)
@@ -131,5 +135,7 @@ def build_context(runtime: HubRuntime, sender: Sender, make_table: TableMaker, *
 
     observers: list[RowObserver] = [request_written]
     requests = RequestTable(make_table("requests", large=True, observers=observers))
+    progress = InputProgress(highwater) if highwater is not None else InputProgress()
+    hooks.on_revoked(progress.forget)
     return HubContext(runtime, hooks, sender, audit, dead_letters, Outbound(runtime, sender, audit), names,
-                      make_table, requests, tables_recovered)
+                      make_table, requests, tables_recovered, progress)

@@ -40,10 +40,12 @@ class Intake:
 
     # Everything written while a record is handled belongs to the audit chain of the record's partition.
     async def court_message(self, msg: AvroMessage, record: RawRecord) -> None:
+        self.read(Role.COURT_REQUESTS, record)
         with in_chain(record.partition):
             await self.dispatch(self.ctx.hooks.court_routes, Role.COURT_REQUESTS, msg, record)
 
     async def agency_message(self, msg: AvroMessage, record: RawRecord) -> None:
+        self.read(Role.AGENCY_OUTBOX, record)
         with in_chain(record.partition):
             try:
                 self.check_agency_sender(msg, record)
@@ -51,6 +53,12 @@ class Intake:
                 await self.reject(Role.AGENCY_OUTBOX, msg, record, exc)
                 return
             await self.dispatch(self.ctx.hooks.agency_routes, Role.AGENCY_OUTBOX, msg, record)
+
+    def read(self, role: Role, record: RawRecord) -> None:
+        """How long the record waited for this worker (both input topics are LogAppendTime), and where it is."""
+        waited = self.ctx.input.read(record)
+        if waited is not None:
+            self.ctx.runtime.metrics.input_wait_seconds.labels(role.value).observe(waited / 1000)
 
     async def internal_message(self, msg: AvroMessage, record: RawRecord) -> None:
         """A message the hub sent to one of its own partitions (``hub.ticks``): a tick or a flow's outcome."""
@@ -74,6 +82,7 @@ class Intake:
                     log.exception("tick handler %s failed on partition %d", handler.__qualname__, partition)
 
     async def undecodable(self, exc: BaseException, record: RawRecord) -> None:
+        self.ctx.input.read(record)
         with in_chain(record.partition):
             await self.ctx.dead_letters.undecodable(exc, record)
 

@@ -41,6 +41,8 @@ class HubMetrics:
     audit_batches_total: Counter
     audit_tree_heads_total: Counter
     consumer_lag_messages: Gauge
+    input_wait_seconds: Histogram
+    sweep_pace_ratio: Gauge
     list_size: Gauge
     list_publications_total: Counter
     list_last_publication_id: Gauge
@@ -140,6 +142,17 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         ),
         consumer_lag_messages=Gauge(
             "consumer_lag_messages", "Messages not yet consumed by the hub, by topic role", ["role"],
+            namespace=NAMESPACE, registry=registry,
+        ),
+        input_wait_seconds=Histogram(
+            "input_wait_seconds", "From the broker's append of an input record to the hub starting to handle it "
+            "(the hub's share of a round trip's latency), by topic role", ["role"], namespace=NAMESPACE,
+            registry=registry,
+            buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1, 2.5, 5, 10, 60,
+                     600),
+        ),
+        sweep_pace_ratio=Gauge(
+            "sweep_pace_ratio", "The share of the agencies' sweep ceilings this worker uses now (live work first)",
             namespace=NAMESPACE, registry=registry,
         ),
         list_size=Gauge(

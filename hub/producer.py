@@ -30,7 +30,7 @@ from typing import Any
 import faust
 from faust.transport.drivers.aiokafka import Producer
 
-from hub.consumer import HubConsumer
+from hub.consumer import DEFAULT_FETCH_MAX_WAIT_MS, HubConsumer
 from hub.deadletter import RawRecord
 from hub.errors import SendLost
 
@@ -70,6 +70,8 @@ class HubApp(faust.App):
 
     #: where the hub's topics send a record they cannot decode (the worker's dead-letter path)
     undecodable: Callable[[BaseException, RawRecord], Awaitable[None]] | None = None
+    #: the consumer's fetch long-poll (``consumer_fetch_max_wait_ms``; see :mod:`hub.consumer`)
+    fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -53,13 +53,18 @@ class HubSettings(BaseSettings):
     app_id: str = Field("interop-hub", description="faust app id: group id and internal-topic prefix")
     store: str = Field("memory://", description="faust table store URL of the small tables")
     large_table_store: str = Field(
-        "rocksdb://", description="store of the per-request tables (requests, deadline_index): rocksdb:// or memory://"
+        "rocksdb://", description="store of the tables with a row per request or case (requests, deadline_index, "
+        "terminated_cases): rocksdb:// or memory://"
     )
     rocksdb_cache_mb: int = Field(16, description="block cache of each RocksDB partition database")
     rocksdb_write_buffer_mb: int = Field(8, description="memtable size of each RocksDB partition database")
     max_message_bytes: int = Field(1_048_576, description="largest accepted message value")
     audit_head_interval_s: float = Field(1.0, gt=0, description="how often a grown audit chain gets a tree head")
     audit_head_idle_s: float = Field(60.0, gt=0, description="longest an owned audit chain goes without a head")
+
+    consumer_fetch_max_wait_ms: int = Field(100, ge=1, le=1500, description="longest the worker's consumer "
+                                            "long-polls the broker: the most a record waits for the fetch "
+                                            "(hub.consumer; faust alone would use 1,500)")
 
     # --- terminated-case sweeps (终本统查, seed 001 §(二); hub.flows.sweeps) ------------------------------
     sweep_interval_days: int = Field(90, ge=1, description="days between two sweeps of a terminated case")
@@ -68,8 +73,12 @@ class HubSettings(BaseSettings):
     sweep_ceilings: str = Field("", pattern=r"^(\s*[a-z0-9]+\s*=\s*[0-9]+(\.[0-9]+)?\s*(,|$))*$",
                                 description="per-agency sweep ceilings, what each bank states it accepts: "
                                 "'icbc=20,ccb=12.5' (requests a second)")
-    sweep_window: int = Field(200, ge=1, description="most sweep requests outstanding at one agency (back-pressure: "
-                              "due sweeps wait in the hub beyond it)")
+    sweep_window: int = Field(24, ge=1, description="most sweep requests outstanding at one agency (back-pressure: "
+                              "due sweeps wait in the hub beyond it; about ceiling x answer time is enough, and a "
+                              "larger window lets an agency's replies come back as one burst ahead of live ones)")
+    sweep_input_wait_budget_ms: int = Field(150, ge=1, description="live work first: while the hub's input records "
+                                            "wait longer than this for a worker (90th percentile over 2 s), its "
+                                            "sweeps slow down (hub.flows.sweeps.lane)")
 
     # --- web, metrics --------------------------------------------------------------------
     web_host: str = "127.0.0.1"

@@ -271,6 +271,8 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: 
             "court.requests", Role.COURT_REQUESTS, partitions, Cleanup.DELETE, 30 * DAY_MS, "case_number",
             (BANK, POLICE, CREDIT, SWEEP, OPS), court, hub_only,
             "every request and list decision sent by the courts (总对总 gateway)",
+            # the broker stamps when a request arrived: the hub's input wait is measured from it
+            extra_configs=(("message.timestamp.type", "LogAppendTime"),),
         ),
         TopicSpec(
             "court.replies", Role.COURT_REPLIES, partitions, Cleanup.DELETE, 30 * DAY_MS, "case_number",

@@ -126,7 +126,9 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
     inbox = settings.topic(inbox_name(bank.code))
     consumer = AIOKafkaConsumer(
         inbox, settings.topic(sweeps_name(bank.code)), group_id=agency_group_id(settings.app_id, bank.code),
-        enable_auto_commit=False, auto_offset_reset="earliest", **kwargs,
+        enable_auto_commit=False, auto_offset_reset="earliest",
+        # two topics (inbox, sweep lane): a short long-poll, or a drained one waits for the other's poll
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **kwargs,
     )
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)
     outbox = settings.topic(outbox_name(bank.code))

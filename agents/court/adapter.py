@@ -83,7 +83,8 @@ class CourtClient:
     async def __aenter__(self) -> CourtClient:
         kwargs = self.settings.kafka_client_kwargs()
         self._producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)
-        self._consumer = AIOKafkaConsumer(enable_auto_commit=False, **kwargs)
+        self._consumer = AIOKafkaConsumer(enable_auto_commit=False,
+                                          fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms, **kwargs)
         await self._producer.start()
         await self._consumer.start()
         tps = []

@@ -154,7 +154,8 @@ async def run_police(settings: HubSettings, stop: asyncio.Event, seed: int = 202
     kwargs = settings.kafka_client_kwargs()
     consumer = AIOKafkaConsumer(settings.topic(inbox_name(POLICE_CODE)),
                                 group_id=agency_group_id(settings.app_id, POLICE_CODE),
-                                enable_auto_commit=False, auto_offset_reset="earliest", **kwargs)
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms, **kwargs)
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kwargs)
     outbox = settings.topic(outbox_name(POLICE_CODE))
     await consumer.start()

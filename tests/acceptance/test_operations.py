@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, officer, organisation, person
@@ -137,6 +138,10 @@ async def test_outage_notice_deadlines_and_recovery_002_s4_5(court, reference_le
     metrics = await asyncio.to_thread(http_text, hub_worker.base_url + "/metrics")
     assert "interop_hub_notices_overdue_total 0.0" in metrics, "zero notices late in normal operation"
     assert "interop_hub_notices_acknowledged_total 1.0" in metrics
+    # every input record's wait from the broker's append (LogAppendTime) to the worker: what steers the sweeps
+    waited = {s.labels["role"]: s.value for f in text_string_to_metric_families(metrics) for s in f.samples
+              if s.name == "interop_hub_input_wait_seconds_count"}
+    assert waited.get("court_requests", 0) > 0 and waited.get("agency_outbox", 0) > 0, waited
 
 
 def test_request_table_is_listable_by_court_agency_and_state(hub_worker) -> None:

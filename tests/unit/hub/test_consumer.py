@@ -77,3 +77,41 @@ def test_a_changelog_partition_is_left_to_recovery(caplog: pytest.LogCaptureFixt
 def test_the_worker_app_uses_the_hub_consumer() -> None:
     app = HubApp("test-stall-app", broker="kafka://127.0.0.1:1", store="memory://")
     assert type(app.consumer) is HubConsumer
+
+
+async def test_the_worker_consumer_long_polls_at_most_the_fetch_wait_setting() -> None:
+    """faust builds the worker's consumer with a fixed 1,500 ms long-poll; the hub's thread gives it the app's
+    ``fetch_max_wait_ms`` (``HUB_CONSUMER_FETCH_MAX_WAIT_MS``), which aiokafka's start hands its Fetcher."""
+    import inspect
+
+    from aiokafka import AIOKafkaConsumer
+
+    from hub.consumer import HubConsumerThread
+
+    app = HubApp("test-fetch-wait", broker="kafka://127.0.0.1:1", store="memory://")
+    app.fetch_max_wait_ms = 70
+    thread = app.consumer._thread
+    assert isinstance(thread, HubConsumerThread)
+    built = thread._create_worker_consumer(app.transport)
+    try:
+        assert built._fetch_max_wait_ms == 70
+        # the attribute is what AIOKafkaConsumer.start() passes to its Fetcher (an upgrade changing that fails here)
+        assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(AIOKafkaConsumer.start)
+    finally:
+        await built.stop()
+
+
+async def test_the_input_high_watermark_is_none_for_a_partition_the_worker_does_not_read() -> None:
+    """hub.input_progress asks the consumer how far each input partition goes; a partition not assigned here
+    (or a consumer not started) is unknown, never an error in the worker's report."""
+    from hub.worker_app import _highwater
+
+    app = HubApp("test-highwater", broker="kafka://127.0.0.1:1", store="memory://")
+    highwater = _highwater(app)
+    assert highwater("court.requests", 0) is None  # the consumer has not started
+    thread = app.consumer._thread
+    thread._consumer = thread._create_worker_consumer(app.transport)  # built, nothing assigned
+    try:
+        assert highwater("court.requests", 0) is None
+    finally:
+        await thread._consumer.stop()

@@ -112,3 +112,12 @@ def test_catalog_renders_as_table_and_json() -> None:
     assert "agency.icbc.inbox" in table and f"{len(DEFAULT_CATALOG)} topics" in table
     parsed = json.loads(catalog_json(DEFAULT_CATALOG, "x."))
     assert len(parsed) == len(DEFAULT_CATALOG) and parsed[0]["name"].startswith("x.")
+
+
+def test_the_hubs_input_topics_are_stamped_by_the_broker() -> None:
+    """Court requests and agency outboxes carry the broker's append time: heartbeats are judged by it (a clock of the
+    agency cannot claim it was alive), and the hub's input wait — which steers the sweeps — is measured from it."""
+    inputs = [*DEFAULT_CATALOG.by_role(Role.COURT_REQUESTS), *DEFAULT_CATALOG.by_role(Role.AGENCY_OUTBOX)]
+    assert len(inputs) > 1
+    for spec in inputs:
+        assert ("message.timestamp.type", "LogAppendTime") in spec.extra_configs, spec.name
