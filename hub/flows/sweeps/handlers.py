@@ -99,11 +99,13 @@ class SweepFlow:
     def __init__(self, ctx: HubContext, bank: BankFlow) -> None:
         self.ctx = ctx
         self.bank = bank
-        self.cases = CaseTable(ctx.table("terminated_cases"))
+        # a row per terminated case (millions nationally, ~5 KB each as Python objects): RocksDB, not memory
+        self.cases = CaseTable(ctx.table("terminated_cases", large=True))
         self.schedule = Schedule(ctx.table("sweep_schedule"))
         settings = ctx.settings
         self.interval_days = settings.sweep_interval_days
-        self.lane = SweepLane(settings.sweep_ceiling, settings.sweep_window, ctx.runtime.catalog.hub_partitions)
+        self.lane = SweepLane(settings.sweep_ceiling, settings.sweep_window, ctx.runtime.catalog.hub_partitions,
+                              input_wait_ms=ctx.input.recent_delay_ms, budget_ms=settings.sweep_input_wait_budget_ms)
         self.financial = frozenset(a.code for a in ctx.runtime.catalog.agencies if a.is_financial)
         # a sweep's merged result goes to the court when property is first found and when complete, not at every unit
         bank.every_result = lambda request_id: not is_sweep_id(request_id)
@@ -248,6 +250,7 @@ class SweepFlow:
     # --- time ---------------------------------------------------------------------------------------------
     async def tick(self, partition: int, now_ms: int) -> None:
         today = self.today()
+        self.ctx.runtime.metrics.sweep_pace_ratio.set(self.lane.steer())
         outstanding = await self.complete_sweeps(partition, now_ms, today)
         await self.end_due_watches(partition, now_ms, today)
         await self.admit(partition, today, outstanding)

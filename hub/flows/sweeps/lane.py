@@ -9,8 +9,20 @@ growing backlog).  Live requests never pass through the lane.
 
 Each of the ``partitions`` hub partitions gets its share of every ceiling and window (a partition is never
 split between workers, so the shares add up to the agency's figure whatever the number of workers); the
-tokens are wall-clock (a ceiling is a rate the agency can carry), kept in memory: a restarted worker begins
-with a second's worth.
+tokens are wall-clock (a ceiling is a rate the agency can carry), kept in memory.  The partitions' buckets
+start out of step: partition ``p`` of ``P`` begins with ``1 - p / P`` of a token, so the partitions take
+their turns a ``1 / P`` of the period apart.  Started in step (a burst of sweeps, one per partition, every
+period), every partition's sweep went out at the same tick and its 26 replies came back together: ~300
+records that kept the live ones behind them waiting up to a second (bench ``--only sweep``, 2026-11-26).
+
+Live work first: a ceiling is what an agency accepts, not what the hub must send.  Each worker steers its
+sweeps by how long its input records wait for it (:meth:`hub.input_progress.InputProgress.recent_delay_ms`,
+the hub's share of a live round trip): while the wait is above ``budget_ms`` the worker's pace — the share of
+the ceilings its partitions use — halves, at most once a second, down to :data:`MIN_PACE`; while it is under
+half the budget, the pace grows back by :data:`PACE_STEP` a second (additive increase, multiplicative decrease,
+as TCP shares a link), and in between it holds.  A sweep's replies come back as a burst of one reply per
+unit, so at full pace a loaded worker would keep live records waiting behind them; steered, the sweep gets
+what live work leaves.
 """
 
 from __future__ import annotations
@@ -20,6 +32,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 BURST_S = 2.0  # tokens accumulate for at most this long (ticks come about once a second)
+MIN_PACE = 1 / 64  # the sweeps never stop for good: at worst a 64th of the ceilings
+PACE_STEP = 0.05  # the pace grows back by this much a second while input waits stay under the budget
+STEER_EVERY_S = 1.0
 
 
 @dataclass(slots=True)
@@ -32,16 +47,34 @@ class SweepLane:
     """Token buckets per (partition, agency) and the window check."""
 
     def __init__(self, ceiling: Callable[[str], float], window: int, partitions: int,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, *,
+                 input_wait_ms: Callable[[], int | None] = lambda: None, budget_ms: int | None = None) -> None:
         self.ceiling = ceiling
         self.window_total = window
         self.partitions = partitions
         self.monotonic = monotonic
         self.buckets: dict[tuple[int, str], Bucket] = {}
+        self.input_wait_ms = input_wait_ms
+        self.budget_ms = budget_ms  # None: no steering (the ceilings alone)
+        self.pace = 1.0
+        self.steered_at: float | None = None
+
+    def steer(self) -> float:
+        """The pace after this second's input waits (at most one change a second); returns it."""
+        now = self.monotonic()
+        if self.budget_ms is None or (self.steered_at is not None and now - self.steered_at < STEER_EVERY_S):
+            return self.pace
+        self.steered_at = now
+        waited = self.input_wait_ms()
+        if waited is not None and waited > self.budget_ms:
+            self.pace = max(MIN_PACE, self.pace / 2)
+        elif waited is None or waited <= self.budget_ms / 2:
+            self.pace = min(1.0, self.pace + PACE_STEP)
+        return self.pace  # between half the budget and the budget: held (grown to the edge, it would oscillate)
 
     def rate(self, agency: str) -> float:
-        """Sweep requests a second one partition may send ``agency``."""
-        return self.ceiling(agency) / self.partitions
+        """Sweep requests a second one partition may send ``agency`` now (its share of the ceiling, paced)."""
+        return self.ceiling(agency) * self.pace / self.partitions
 
     def window(self) -> int:
         """Sweep requests one partition may keep outstanding at an agency."""
@@ -52,7 +85,8 @@ class SweepLane:
         cap = max(1.0, rate * BURST_S)
         bucket = self.buckets.get((partition, agency))
         if bucket is None:
-            bucket = self.buckets[(partition, agency)] = Bucket(min(cap, max(1.0, rate)), now)
+            bucket = self.buckets[(partition, agency)] = Bucket(1.0 - (partition % self.partitions) / self.partitions,
+                                                                now)
         else:
             bucket.tokens = min(cap, bucket.tokens + (now - bucket.at) * rate)
             bucket.at = now
@@ -62,7 +96,9 @@ class SweepLane:
         """Whether a sweep to ``units`` may go now: a token and room in the window at every unit."""
         now = self.monotonic()
         window = self.window()
-        return all(self._bucket(partition, u, now).tokens >= 1.0 and outstanding.get(u, 0) < window for u in units)
+        # every bucket refilled (and started: a bucket's phase starts with its first use)
+        tokens = {u: self._bucket(partition, u, now).tokens for u in units}
+        return all(t >= 1.0 and outstanding.get(u, 0) < window for u, t in tokens.items())
 
     def take(self, partition: int, units: Iterable[str]) -> None:
         now = self.monotonic()

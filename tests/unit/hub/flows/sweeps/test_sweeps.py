@@ -195,16 +195,39 @@ def test_the_lane_keeps_each_agency_under_its_ceiling_and_window() -> None:
     lane = SweepLane(lambda code: 8.0 if code == "icbc" else 100.0, window=8, partitions=4,
                      monotonic=lambda: now[0])
     assert lane.rate("icbc") == 2.0 and lane.window() == 2
-    sent = 0
-    for _ in range(10):  # a burst at one instant: at most BURST_S seconds' worth
-        if lane.admits(0, ["icbc"], {}):
-            lane.take(0, ["icbc"])
-            sent += 1
-    assert sent == 2
+
+    def burst(partition: int) -> int:
+        sent = 0
+        for _ in range(10):
+            if lane.admits(partition, ["icbc"], {}):
+                lane.take(partition, ["icbc"])
+                sent += 1
+        return sent
+
+    assert burst(0) == 1, "partition 0 takes the first turn"
+    now[0] += 3.0
+    assert burst(0) == 4, "an idle partition saves at most BURST_S seconds' worth"
     now[0] += 1.0
     assert lane.admits(0, ["icbc"], {})
     assert not lane.admits(0, ["icbc"], {"icbc": 2}), "the window is full: back-pressure"
+    assert not lane.admits(1, ["icbc"], {}), "partition 1's turn comes a quarter period later"
+    now[0] += 0.125
     assert lane.admits(1, ["icbc"], {}), "each partition has its own share"
+
+
+def test_the_partitions_take_their_turns_out_of_step() -> None:
+    """Started in step, every partition's sweep left at the same tick and their replies came back as one burst
+    that held live records up to a second: partition p of P begins 1 - p/P of a token short of the others."""
+    now = [0.0]
+    lane = SweepLane(lambda code: 4.0, window=100, partitions=4, monotonic=lambda: now[0])  # 1 a second each
+    first: dict[int, float] = {}
+    while len(first) < 4:
+        for p in range(4):
+            if p not in first and lane.admits(p, ["icbc", "ccb"], {}):
+                lane.take(p, ["icbc", "ccb"])
+                first[p] = now[0]
+        now[0] += 0.05
+    assert [round(first[p], 2) for p in range(4)] == [0.0, 0.25, 0.5, 0.75]
 
 
 async def test_back_pressure_keeps_due_sweeps_in_the_hub_not_in_the_agencies_topics(tmp_path: Path) -> None:
@@ -254,3 +277,38 @@ async def test_a_watch_hit_reaches_the_court_and_an_ended_watch_is_refused(setup
     assert len([m for m in setup.to_court("court.notices") if m.schema == WATCH_HIT]) == 1
     dead = setup.to_court("ops.deadletter")
     assert dead and dead[-1].body["reason_code"] == "watch_not_active"
+
+
+def test_sweeps_slow_down_while_input_waits_exceed_the_budget_and_recover_after() -> None:
+    """Live work first (issue: a sweep never delays a live request): the pace halves each second the hub's input
+    records wait longer than the budget, holds while they wait more than half of it, and grows back by a step a
+    second once they wait less."""
+    from hub.flows.sweeps.lane import MIN_PACE, PACE_STEP
+
+    now = [0.0]
+    waits: list[int | None] = [500]
+    lane = SweepLane(lambda code: 8.0, window=100, partitions=4, monotonic=lambda: now[0],
+                     input_wait_ms=lambda: waits[0], budget_ms=100)
+    assert lane.rate("icbc") == 2.0
+    assert lane.steer() == 0.5 and lane.rate("icbc") == 1.0
+    assert lane.steer() == 0.5, "at most one change a second"
+    for _ in range(10):
+        now[0] += 1.0
+        lane.steer()
+    assert lane.pace == MIN_PACE, "never stopped for good"
+    waits[0] = 40
+    now[0] += 1.0
+    assert lane.steer() == MIN_PACE + PACE_STEP
+    waits[0] = 80  # under the budget but above half of it: held
+    now[0] += 1.0
+    assert lane.steer() == MIN_PACE + PACE_STEP
+    waits[0] = None  # nothing read: no live work to protect
+    for _ in range(40):
+        now[0] += 1.0
+        lane.steer()
+    assert lane.pace == 1.0 and lane.rate("icbc") == 2.0
+
+
+def test_without_a_budget_the_ceilings_alone_pace_the_sweeps() -> None:
+    lane = SweepLane(lambda code: 8.0, window=100, partitions=4, input_wait_ms=lambda: 10_000, budget_ms=None)
+    assert lane.steer() == 1.0
