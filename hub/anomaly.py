@@ -6,7 +6,10 @@ An anomaly concerns one agency (or the hub itself).  It opens when
   the agency since that request was delivered (AGENCY_SILENT);
 - its error replies (error messages it sent, replies the hub had to reject) reach a threshold
   within a window (ERROR_RATE);
-- it announced it is out of service (OUT_OF_SERVICE) or its heartbeats stopped (HEARTBEAT_MISSING);
+- it announced it is out of service (OUT_OF_SERVICE) or its heartbeats stopped (HEARTBEAT_MISSING) — judged
+  against how far the hub has read the agency's outbox, not only the owner's wall clock: while a worker reports an
+  outbox partition of the agency behind (:meth:`AnomalyBook.outbox_read`), heartbeats the hub has not read yet
+  are not missing ones (:meth:`AnomalyBook.heartbeat_reference`);
 - a principal sent a burst of records the hub had to dead-letter (ERROR_RATE of that principal: a court
   adapter's malformed messages are the court gateway's anomaly, not the hub's);
 - the hub itself is at fault (HUB_FAULT): dead letters from no known principal, an unclean worker
@@ -35,6 +38,9 @@ DEAD_LETTER_WINDOW_MS = 5 * 60 * 1000
 DEAD_LETTER_SPIKE = 20
 #: resolved anomalies whose every notice went out are forgotten after this long (ops.anomalies keeps them)
 KEEP_RESOLVED_MS = 30 * 24 * 3600 * 1000
+#: a worker's report that an agency's outbox partition is behind counts this long (the owner's wall clock): a
+#: worker that died or lost the partition stops reporting, and a dead agency is detected again
+LAG_REPORT_TTL_MS = 10_000
 #: ids of the last reports applied, so a report delivered again (after a crash) is applied once
 OBSERVED_KEEP = 1000
 HUB = "hub"
@@ -81,6 +87,17 @@ class Anomaly:
 
 
 @dataclass
+class OutboxLag:
+    """A worker read one of the agency's outbox partitions only up to ``read_ms`` (the broker's append time of the
+    last record it read); ``behind`` records were waiting after it."""
+
+    read_ms: int
+    behind: int
+    #: the book owner's wall clock when the report was applied (reports older than LAG_REPORT_TTL_MS are ignored)
+    reported_ms: int
+
+
+@dataclass
 class AgencyHealth:
     agency: str
     last_message_ms: int | None = None
@@ -88,6 +105,8 @@ class AgencyHealth:
     heartbeat_interval_ms: int | None = None
     out_of_service: bool = False
     errors: deque[int] = field(default_factory=deque)
+    #: outbox partition -> the last report that it is behind (removed when reported caught up, or stale)
+    lagging: dict[int, OutboxLag] = field(default_factory=dict)
 
 
 class AnomalyBook:
@@ -99,6 +118,15 @@ class AnomalyBook:
         self.dead_letters: dict[str, deque[int]] = {}  # principal -> when its records were dead-lettered
         self.seq = 0
         self.observed: deque[str] = deque(maxlen=OBSERVED_KEEP)
+        #: worker -> (when it sent its last report applied here, the owner's wall clock when applied); in memory:
+        #: a new owner hears from every worker within a second
+        self.reports: dict[str, tuple[int, int]] = {}
+
+    def worker_reported(self, worker: str, sent_ms: int, wall_ms: int) -> None:
+        """``worker``'s report sent at ``sent_ms`` is applied: every heartbeat it had read by then is known here."""
+        previous = self.reports.get(worker)
+        if previous is None or sent_ms >= previous[0]:
+            self.reports[worker] = (sent_ms, wall_ms)
 
     def first_report(self, report_id: str) -> bool:
         """Whether the report ``report_id`` is new (and from now on known)."""
@@ -179,6 +207,28 @@ class AnomalyBook:
             return self._resolve(agency, {"OUT_OF_SERVICE"}, now_ms)
         return resolved
 
+    def outbox_read(self, agency: str, partition: int, read_ms: int, behind: int, wall_ms: int) -> None:
+        """A worker read ``agency``'s outbox ``partition`` up to ``read_ms`` (broker time) with ``behind`` records
+        after it (0: caught up).  ``wall_ms``: the owner's wall clock as it applies the report."""
+        if behind > 0:
+            self._agency(agency).lagging[partition] = OutboxLag(read_ms, behind, wall_ms)
+        elif agency in self.health:
+            self.health[agency].lagging.pop(partition, None)
+
+    def heartbeat_reference(self, health: AgencyHealth, wall_ms: int) -> int:
+        """The time the agency's heartbeats are judged at: the earliest point up to which a lagging outbox partition
+        of it is read (reported within LAG_REPORT_TTL_MS), else ``wall_ms`` — the hub does not blame an agency for
+        heartbeats it has not read yet.  Stale reports are dropped."""
+        # "not renewed" is measured against the newest report applied, not the clock: when the owner itself was
+        # stalled (its event loop busy for seconds), every report is old, and none is stale
+        newest = max((applied for _, applied in self.reports.values()), default=wall_ms)
+        for partition in [p for p, lag in health.lagging.items() if newest - lag.reported_ms > LAG_REPORT_TTL_MS]:
+            del health.lagging[partition]
+        # nor for heartbeats a worker read but whose report waits behind the owner's own backlog (hub.ticks
+        # partition 0): the book knows each worker's heartbeats only up to its last report applied here
+        sent = [at for at, applied in self.reports.values() if newest - applied <= LAG_REPORT_TTL_MS]
+        return min([wall_ms, *sent, *(lag.read_ms for lag in health.lagging.values())])
+
     def past_warning(self, agency: str, court: str, message_type: str, delivered_ms: int,
                      now_ms: int) -> Anomaly | None:
         """A request to ``agency`` passed its warning threshold: silent if nothing came since delivery."""
@@ -221,12 +271,14 @@ class AnomalyBook:
         return self._open("HUB_FAULT", HUB, now_ms, description)
 
     def sweep(self, now_ms: int, wall_ms: int) -> list[Anomaly]:
-        """Time-driven changes: missing heartbeats open, quiet error windows and spikes resolve."""
+        """Time-driven changes: missing heartbeats open, quiet error windows and spikes resolve.  ``wall_ms``: the
+        owner's wall clock (heartbeats are judged at :meth:`heartbeat_reference`)."""
         changed = []
         for health in self.health.values():
             interval = health.heartbeat_interval_ms
+            reference = self.heartbeat_reference(health, wall_ms)
             if (interval and health.last_heartbeat_ms is not None and not health.out_of_service
-                    and wall_ms - health.last_heartbeat_ms > HEARTBEAT_MISSES * interval
+                    and reference - health.last_heartbeat_ms > HEARTBEAT_MISSES * interval
                     and self.open_for(health.agency) is None):
                 changed.append(self._open("HEARTBEAT_MISSING", health.agency, now_ms,
                                           f"no heartbeat from {health.agency} for {HEARTBEAT_MISSES} intervals"))

@@ -9,6 +9,13 @@ worker), where the one owner of that partition keeps the book (:mod:`hub.anomaly
 Who waits on an agency is known only where the requests are: when the owner opens an anomaly it asks
 every partition (``AnomalyWatch``); each answers with the courts waiting there, and while the anomaly is
 open a court whose request reaches the agency joins it (``joined``).
+
+Heartbeats are timed by the broker, so a heartbeat read late still shows when the agency was alive; but one not
+read yet — the worker is behind on the outbox, e.g. its event loop is busy with a burst of court requests — must not
+count as missing.  So every report also says how far the worker has read each agency outbox partition that is
+behind (``lagging``: the append time of the last record read, the records after it), and once more when such a
+partition is caught up again; the owner judges that agency's heartbeats against it
+(:meth:`hub.anomaly.AnomalyBook.heartbeat_reference`).
 """
 
 from __future__ import annotations
@@ -40,6 +47,11 @@ WATCH = "cn.court.interop.ops.AnomalyWatch"
 HEARTBEAT = "cn.court.interop.ops.Heartbeat"
 ERROR_REPLY = "cn.court.interop.ops.ErrorReply"
 NOTICE_ACK = "cn.court.interop.ops.NoticeAck"
+#: an outbox partition is reported behind only once the last record read waited longer than this: a busy worker
+#: is a few records behind most of the time, and a heartbeat interval is seconds
+LAG_WORTH_MS = 1_000
+#: a worker with nothing to report still reports this often
+KEEPALIVE_S = 2.0
 
 
 def wall_ms() -> int:
@@ -61,6 +73,7 @@ class Observations:
     answered: list[dict[str, Any]] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
+    lagging: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
@@ -80,6 +93,14 @@ class AnomalyFeed:
         #: partition -> agency -> the id of its open anomaly (the owner's last AnomalyWatch to that partition)
         self.watching: dict[int, dict[str, str]] = {}
         self.worker = f"{ctx.settings.app_id}/{os.getpid()}"
+        #: physical outbox topic -> its agency
+        self.outboxes = {ctx.settings.topic(spec.name): spec.agency
+                         for spec in ctx.runtime.catalog.by_role(Role.AGENCY_OUTBOX) if spec.agency}
+        #: outbox partitions last reported behind (reported once more when caught up)
+        self.behind: set[tuple[str, int]] = set()
+        #: when this worker last sent a report: one goes at least every KEEPALIVE_S, empty if need be, so the owner
+        #: knows up to when it has heard everything this worker read (hub.anomaly.AnomalyBook.heartbeat_reference)
+        self.sent_at = time.monotonic()
 
     # --- what this worker observes ------------------------------------------------------------------------
     async def request_past_warning(self, rec: RequestRow, now_ms: int) -> None:
@@ -153,11 +174,37 @@ class AnomalyFeed:
             self.pending.answered.append({"anomaly_id": anomaly_id, "partition": partition})
 
     # --- the report ---------------------------------------------------------------------------------------
+    def outbox_progress(self) -> list[dict[str, Any]]:
+        """How far this worker has read each agency outbox partition that is behind; a partition reported behind
+        before and caught up now (or less than :data:`LAG_WORTH_MS` behind) is reported once with ``behind`` 0.
+        A partition no longer read here (revoked) is dropped silently: the owner stops counting it after
+        LAG_REPORT_TTL_MS."""
+        progress, read, now = [], set(), self.ctx.input.clock_ms()
+        for topic, partition in self.ctx.input.read_partitions():
+            agency = self.outboxes.get(topic)
+            through = self.ctx.input.read_through(topic, partition) if agency is not None else None
+            if agency is None or through is None:
+                continue
+            key = (topic, partition)
+            read.add(key)
+            if through.behind > 0 and through.appended_ms is not None and now - through.appended_ms > LAG_WORTH_MS:
+                self.behind.add(key)
+                progress.append({"agency": agency, "partition": partition, "read_ms": through.appended_ms,
+                                 "behind": through.behind})
+            elif key in self.behind:
+                self.behind.discard(key)
+                progress.append({"agency": agency, "partition": partition, "read_ms": through.appended_ms or 0,
+                                 "behind": 0})
+        self.behind &= read
+        return progress
+
     async def flush(self) -> None:
         """Send what was observed to the book's owner; returns once the broker has it."""
-        if not self.pending:
-            return
         observed, self.pending = self.pending, Observations()
+        observed.lagging = self.outbox_progress()
+        if not observed and time.monotonic() - self.sent_at < KEEPALIVE_S:
+            return
+        self.sent_at = time.monotonic()
         ctx = self.ctx
         msg = message(OBSERVATIONS, envelope(ctx.clock, request_id=f"observations-{self.worker}", recipient=HUB),
                       observed.body(self.worker))

@@ -10,7 +10,9 @@ Exactly one worker keeps the book: the owner of partition :data:`~hub.anomaly_fe
 written to the ``anomaly_book`` table in that partition, so when the partition moves (its owner stopped or
 died) the next owner loads the book from them and goes on — no notice doubled, none forgotten.  When an
 anomaly of an agency opens, the owner asks every partition who waits on the agency (``AnomalyWatch``) and
-tells everyone affected once they all answered (or :data:`GATHER_MS` passed).
+tells everyone affected once they all answered (or :data:`GATHER_MS` passed).  Missing heartbeats are judged
+against how far the workers have read the agency's outbox while they report it behind, not against the owner's
+wall clock alone.
 """
 
 from __future__ import annotations
@@ -206,6 +208,11 @@ class AnomalyNotices:
                 self.ctx.runtime.metrics.notices_acknowledged_total.inc()
         for fault in body["faults"]:
             changed.append(self._hub_fault(fault["description"], fault["resolved"], fault["at_ms"]))
+        applied_ms = wall_ms()
+        for lag in body.get("lagging", []):  # how far the worker has read the outboxes it is behind on
+            book.outbox_read(lag["agency"], lag["partition"], lag["read_ms"], lag["behind"], applied_ms)
+        # when the worker sent it (the record's timestamp: its wall clock at the send)
+        book.worker_reported(str(body["worker"]), record.timestamp_ms or applied_ms, applied_ms)
         await self._settle([a for a in changed if a is not None], was_open)
 
     def _hub_fault(self, description: str, resolved: bool, at_ms: int) -> Anomaly | None:

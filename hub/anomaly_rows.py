@@ -1,9 +1,10 @@
 """The anomaly book as rows of the ``anomalies`` table, so that the next owner of partition 0 continues it.
 
-One row per agency's health (``health/<code>``), per anomaly (``anomaly/<id>``), per principal's dead-letter
-window (``dead/<principal>``) and the id sequence (``seq``).  Rows are written in partition 0 (the book's
-owner writes them while it handles a record of that partition), so they move with it: the worker that is
-given partition 0 recovers them from the changelog (or a standby) and loads the book from them.
+One row per agency's health (``health/<code>``, with its outbox partitions reported behind), per anomaly
+(``anomaly/<id>``), per principal's dead-letter window (``dead/<principal>``) and the id sequence (``seq``).
+Rows are written in partition 0 (the book's owner writes them while it handles a record of that partition), so
+they move with it: the worker that is given partition 0 recovers them from the changelog (or a standby) and
+loads the book from them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from hub.anomaly import AgencyHealth, Anomaly, AnomalyBook, Notice
+from hub.anomaly import AgencyHealth, Anomaly, AnomalyBook, Notice, OutboxLag
 
 SEQ = "seq"
 OBSERVED = "observed"
@@ -34,7 +35,13 @@ def dead_key(principal: str) -> str:
 def health_row(health: AgencyHealth) -> dict[str, Any]:
     return {"agency": health.agency, "last_message_ms": health.last_message_ms,
             "last_heartbeat_ms": health.last_heartbeat_ms, "heartbeat_interval_ms": health.heartbeat_interval_ms,
-            "out_of_service": health.out_of_service, "errors": list(health.errors)}
+            "out_of_service": health.out_of_service, "errors": list(health.errors),
+            "lagging": [{"partition": p, **asdict(lag)} for p, lag in sorted(health.lagging.items())]}
+
+
+def _lagging(rows: list[dict[str, Any]]) -> dict[int, OutboxLag]:
+    """A health row's lagging outbox partitions (rows written before they were kept have none)."""
+    return {int(r["partition"]): OutboxLag(int(r["read_ms"]), int(r["behind"]), int(r["reported_ms"])) for r in rows}
 
 
 def anomaly_row(anomaly: Anomaly) -> dict[str, Any]:
@@ -68,7 +75,7 @@ def load_book(rows: Mapping[str, Any]) -> AnomalyBook:
         elif kind == "health":
             book.health[name] = AgencyHealth(
                 row["agency"], row["last_message_ms"], row["last_heartbeat_ms"], row["heartbeat_interval_ms"],
-                row["out_of_service"], deque(row["errors"]))
+                row["out_of_service"], deque(row["errors"]), _lagging(row.get("lagging", [])))
         elif kind == "anomaly":
             book.anomalies[name] = Anomaly(
                 row["anomaly_id"], row["kind"], row["agency"], row["detected_ms"], row["description"],

@@ -93,6 +93,8 @@ class LagWatch:
             tps = [TopicPartition(settings.topic(s.name), p)
                    for s in catalog.by_role(role) for p in range(s.partitions)]
             ends = await self.clients["consumer"].end_offsets(tps)
+            for tp, end in ends.items():
+                self.ctx.input.broker_end(tp.topic, tp.partition, end)
             lag[role.value] = sum(
                 max(ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0), 0)
                 for tp in tps

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from hub.anomaly import DEAD_LETTER_SPIKE, ERROR_THRESHOLD, HUB, NOTIFY_WITHIN_MS, AnomalyBook, Notice
+from hub.anomaly import (
+    DEAD_LETTER_SPIKE,
+    ERROR_THRESHOLD,
+    HUB,
+    LAG_REPORT_TTL_MS,
+    NOTIFY_WITHIN_MS,
+    AnomalyBook,
+    Notice,
+)
 
 MIN = 60_000
+INTERVAL = 5000
+T = 1_700_000_000_000  # a heartbeat's broker append time
 
 
 def test_silent_agency_opens_an_anomaly_naming_the_affected_courts_002_s4_5() -> None:
@@ -103,3 +113,87 @@ def test_acknowledgement_is_recorded_per_recipient() -> None:
     a.notices["icbc"] = Notice("icbc", delivered_ms=2)
     assert book.acknowledge(a.anomaly_id, "icbc", 3) and a.notices["icbc"].acked_ms == 3
     assert not book.acknowledge(a.anomaly_id, "nobody", 3)
+
+
+def _beating_at_t() -> AnomalyBook:
+    book = AnomalyBook()
+    book.heartbeat("icbc", "UP", INTERVAL, now_ms=1, wall_ms=T)
+    return book
+
+
+def test_heartbeats_not_read_yet_are_not_missing_while_the_outbox_is_reported_behind() -> None:
+    """The hub lags (a burst of court requests): it read icbc's outbox only up to T + 1 interval, so the
+    heartbeats after that are unread, not missing — until the worker has caught up."""
+    book = _beating_at_t()
+    owner_now = T + 4 * INTERVAL
+    book.outbox_read("icbc", 3, read_ms=T + INTERVAL, behind=40_000, wall_ms=owner_now)
+    assert book.sweep(2, owner_now) == []
+    book.outbox_read("icbc", 3, read_ms=owner_now, behind=0, wall_ms=owner_now + 100)  # caught up: still none
+    assert book.health["icbc"].lagging == {}
+    assert [a.kind for a in book.sweep(3, owner_now + 100)] == ["HEARTBEAT_MISSING"]
+
+
+def test_a_lag_report_older_than_its_ttl_no_longer_spares_the_agency() -> None:
+    """The worker that reported the outbox behind died or lost the partition: a dead agency is still detected."""
+    book = _beating_at_t()
+    owner_now = T + 4 * INTERVAL
+    book.outbox_read("icbc", 3, read_ms=T + INTERVAL, behind=40_000, wall_ms=owner_now - LAG_REPORT_TTL_MS)
+    assert book.sweep(2, owner_now) == []  # TTL reached, not passed
+    assert [a.kind for a in book.sweep(3, owner_now + 1)] == ["HEARTBEAT_MISSING"]
+    assert book.health["icbc"].lagging == {}  # the stale report is dropped
+
+
+def test_heartbeats_missing_in_what_was_read_open_the_anomaly_though_the_outbox_is_behind() -> None:
+    book = _beating_at_t()
+    owner_now = T + 10 * INTERVAL
+    book.outbox_read("icbc", 3, read_ms=T + 3 * INTERVAL + 1, behind=500, wall_ms=owner_now)
+    assert [a.kind for a in book.sweep(2, owner_now)] == ["HEARTBEAT_MISSING"]
+
+
+def test_the_outbox_partition_read_least_far_is_the_reference() -> None:
+    book = _beating_at_t()
+    owner_now = T + 10 * INTERVAL
+    book.outbox_read("icbc", 3, read_ms=T + 5 * INTERVAL, behind=10, wall_ms=owner_now)
+    book.outbox_read("icbc", 7, read_ms=T + INTERVAL, behind=10, wall_ms=owner_now)
+    assert book.sweep(2, owner_now) == []
+    book.outbox_read("icbc", 7, read_ms=T + 9 * INTERVAL, behind=0, wall_ms=owner_now)
+    assert [a.kind for a in book.sweep(3, owner_now)] == ["HEARTBEAT_MISSING"]
+
+
+def test_another_agencys_lag_does_not_spare_a_silent_agency() -> None:
+    book = _beating_at_t()
+    owner_now = T + 4 * INTERVAL
+    book.outbox_read("ccb", 3, read_ms=T, behind=40_000, wall_ms=owner_now)
+    assert [a.agency for a in book.sweep(2, owner_now)] == ["icbc"]
+
+
+def test_heartbeats_in_reports_still_queued_behind_the_owners_backlog_are_not_missing_002_s4_5() -> None:
+    """The owner's own partition (hub.ticks 0) lags: the reports carrying the heartbeats a worker read wait behind
+    it.  The book knows a worker's heartbeats only up to its last report applied: judged then, icbc is alive;
+    once a report sent after three silent intervals arrives, it is missing (a benchmark opened 104 false
+    HEARTBEAT_MISSING anomalies while every bank beat at most 5.2 s apart)."""
+    book = _beating_at_t()
+    owner_now = T + 4 * INTERVAL
+    book.worker_reported("hub/1", sent_ms=T + INTERVAL, wall_ms=owner_now)  # its report sent long ago, applied now
+    assert book.sweep(2, owner_now) == []
+    book.worker_reported("hub/1", sent_ms=T + 3 * INTERVAL + 1, wall_ms=owner_now + 100)
+    assert [a.kind for a in book.sweep(3, owner_now + 100)] == ["HEARTBEAT_MISSING"]
+
+
+def test_a_worker_that_stopped_reporting_no_longer_holds_the_judgement_back() -> None:
+    book = _beating_at_t()
+    owner_now = T + 4 * INTERVAL
+    book.worker_reported("hub/gone", sent_ms=T + INTERVAL, wall_ms=owner_now - LAG_REPORT_TTL_MS - 1)
+    book.worker_reported("hub/2", sent_ms=owner_now, wall_ms=owner_now)  # the others go on reporting
+    assert [a.kind for a in book.sweep(2, owner_now)] == ["HEARTBEAT_MISSING"]
+
+
+def test_an_owner_that_was_stalled_itself_does_not_take_every_report_for_stale() -> None:
+    """The owner's event loop was busy for 20 s (a burst of registrations): the last report it applied is older
+    than the TTL by its clock, but it is the newest there is — the heartbeats after it are unknown, not missing
+    (a benchmark opened 26 false HEARTBEAT_MISSING at once, one per bank, after such a stall)."""
+    book = _beating_at_t()
+    owner_now = T + 4 * INTERVAL
+    book.worker_reported("hub/1", sent_ms=T + INTERVAL, wall_ms=T + INTERVAL + 10)
+    assert owner_now - (T + INTERVAL + 10) > LAG_REPORT_TTL_MS
+    assert book.sweep(2, owner_now) == []
