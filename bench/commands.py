@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import platform
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -467,6 +468,7 @@ class Bench:
                          seconds=a.sweep_seconds)
         try:
             _say(f"starting a hub worker and the {len(job.units)} simulated banks of the intensive set")
+            job.phases.append(("the start and warm-up", time.time()))
             await job.start()
             lane = self.fig("sweep_requests_per_s", "req/s", baseline="ceilings' sum")
             p50 = self.fig("sweep_live_p50_ms", "ms", baseline="no sweep")
@@ -479,6 +481,7 @@ class Bench:
             live_cpu = self.fig("sweep_hub_cpu_ms_per_live_round_trip", "ms")
             without, with_sweep, loads = [], [], []
             for i in range(a.repeat):
+                job.phases.append((f"live window {i + 1} without the sweep", time.time()))
                 w = await job.live()
                 without.append(w)
                 loads.append(os.getloadavg()[0])
@@ -486,8 +489,10 @@ class Bench:
                 free99.runs.append(w.p99_ms)
                 live_cpu.runs.append(w.worker_cpu_s * 1000 / max(w.answered, 1))
                 _say(f"live {i + 1}/{a.repeat} without the sweep at {w.rate:,.0f}/s: p50 {w.p50_ms:.0f} "
-                     f"p99 {w.p99_ms:.0f} ms ({w.answered}/{w.sent} answered)")
+                     f"p99 {w.p99_ms:.0f} ms ({w.answered}/{w.sent} answered); hub input wait p50 "
+                     f"{w.wait_p50_ms:.0f} p99 {w.wait_p99_ms:.0f} ms")
             _say(f"registering {job.cases:,} terminated cases (due today)")
+            job.phases.append(("the registrations", time.time()))
             reg = await job.register()
             reg_fig.runs.append(reg.per_s)
             rss.runs.append(reg.rss_after_mb)
@@ -497,12 +502,15 @@ class Bench:
                  f"{reg.rss_before_mb:.0f} -> {reg.rss_after_mb:.0f} MB")
             if not reg.drained:
                 self.note(f"sweep: the hub had not consumed every registration after {reg.consumed_s:.0f}s")
+            job.phases.append(("the sweep alone", time.time()))
             alone = await job.sweep_only()  # also the time the registrations' backlog takes to be worked off
             lag = await job.input_lag()
             per_unit.runs.append(alone.worker_cpu_ms_per_sweep_request)
             _say(f"the sweep alone: {alone.sweep_per_s:,.1f} req/s, hub CPU {per_unit.runs[-1]:.2f} ms per sweep "
-                 f"request ({alone.worker_core_share:.0%} of a core), then its input lag {lag:,} records")
+                 f"request ({alone.worker_core_share:.0%} of a core), then its input lag {lag:,} records; hub "
+                 f"input wait p50 {alone.wait_p50_ms:.0f} p99 {alone.wait_p99_ms:.0f} ms; pace {alone.pace:.2f}")
             for i in range(a.repeat):
+                job.phases.append((f"live window {i + 1} with the sweep", time.time()))
                 w = await job.live()
                 with_sweep.append(w)
                 loads.append(os.getloadavg()[0])
@@ -510,7 +518,8 @@ class Bench:
                 p50.runs.append(w.p50_ms)
                 p99.runs.append(w.p99_ms)
                 _say(f"live {i + 1}/{a.repeat} with the sweep: p50 {w.p50_ms:.0f} p99 {w.p99_ms:.0f} ms "
-                     f"({w.answered}/{w.sent}); sweep lanes {w.sweep_per_s:,.1f} req/s")
+                     f"({w.answered}/{w.sent}); sweep lanes {w.sweep_per_s:,.1f} req/s; hub input wait p50 "
+                     f"{w.wait_p50_ms:.0f} p99 {w.wait_p99_ms:.0f} ms; pace {w.pace:.2f}")
             for w in (*without, *with_sweep):
                 if w.answered < w.sent:
                     self.note(f"sweep: a live window had {w.answered}/{w.sent} answered")
@@ -530,19 +539,40 @@ class Bench:
             cpu_sweep = median([w.worker_core_share for w in with_sweep])
             p50.note = (
                 f"live QueryRequests to icbc open loop at {a.sweep_live_rate:,.0f}/s for {a.sweep_seconds:.0f}s "
-                f"during the sweep vs the same load before it (ratio = with / without); hub worker CPU "
+                f"during the sweep vs the same load before it (ratio = with / without); the hub's share (its input "
+                f"wait p50 / p99, /metrics) {median([w.wait_p50_ms for w in without]):.0f} / "
+                f"{median([w.wait_p99_ms for w in without]):.0f} ms without, "
+                f"{median([w.wait_p50_ms for w in with_sweep]):.0f} / {median([w.wait_p99_ms for w in with_sweep]):.0f}"
+                f" ms with (sweep pace at the windows' ends: {' '.join(f'{w.pace:.2f}' for w in with_sweep)}); "
+                f"hub worker CPU "
                 f"{cpu_free:.0%} of a core without, {cpu_sweep:.0%} with; machine load average (1 min) at the end "
                 f"of each window: {' '.join(f'{x:.1f}' for x in loads)} ({os.cpu_count()} cores)"
             )
             reg_fig.note = (f"{job.cases:,} TerminatedCaseRegistered written at once ({reg.send_s:.1f}s), consumed "
                             "and committed by the hub (the sweeps starting meanwhile)")
             rss.note = (f"the hub worker after registering {job.cases:,} cases (the terminated_cases table "
-                        "holds every case)")
+                        "holds every case, in RocksDB)")
             per_unit.note = (f"CPU of the hub worker (user + system, all threads) over {a.sweep_seconds:.0f}s of the "
                              f"sweep alone, per unit query put on a lane (its reply and merge, and the worker's "
                              f"background work, included); hub input "
                              f"lag at its end {lag:,} records; ratio = this / CPU per live round trip without the "
                              "sweep (sweep_hub_cpu_ms_per_live_round_trip)")
+            opened = await job.anomalies_opened()
+            missing = self.fig("sweep_heartbeat_missing_anomalies", "anomalies")
+            missing.runs.append(float(opened.get("HEARTBEAT_MISSING", 0)))
+            missing.note = ("HEARTBEAT_MISSING anomalies the hub opened over the whole run (every agency was alive "
+                            f"throughout: each is a false one); all anomalies by kind: {dict(opened) or 'none'}")
+            when = [(what, at) for what, at in job.phases]
+            for at, kind, agency in sorted(job.anomaly_log):
+                phase = next((w for w, t in reversed(when) if t <= at), "the start")
+                _say(f"  anomaly {kind} {agency} at {at - when[0][1]:+.1f}s, during {phase}")
+            gaps = await job.heartbeat_gaps()
+            late = sorted(code for code, gap in gaps.items() if gap > 15.0)
+            missing.note += (f"; the longest gap between two heartbeats of a unit (broker time) was "
+                             f"{max(gaps.values(), default=0):.1f} s, and {len(late)} of the {len(gaps)} units went "
+                             "more than 3 intervals (15 s) without one at least once: their anomalies were true")
+            _say(f"anomalies opened over the run: {dict(opened) or 'none'}; units with a heartbeat gap > 15 s: "
+                 f"{len(late)}/{len(gaps)} (longest {max(gaps.values(), default=0):.1f} s)")
         finally:
             await asyncio.to_thread(job.close)
 

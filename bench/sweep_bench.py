@@ -23,8 +23,10 @@ most terminated cases are).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -33,15 +35,16 @@ from agents.court.adapter import CourtClient, document, person
 from agents.population import resident_id
 from bench.cpu import CpuMeter, ms_per_unit
 from bench.env import BenchEnv, end_offsets, group_lag, rss_bytes, wait_until
-from bench.load import COURT, OFFICER, Request, _subjects, producer, requests_topic, send_all
+from bench.load import BANK, COURT, OFFICER, Request, _subjects, producer, requests_topic, send_all
 from bench.roundtrip import HubUnderTest
+from bench.scrape import quantile_ms, scrape
 from bench.stats import percentile
 from hub.clock import SystemClock, china_today
 from hub.codec import default_codec
 from hub.flows.bank.rows import unit_set
 from hub.seal import KeyStore
 from hub.settings import HubSettings
-from topics.catalog import DEFAULT_CATALOG, Role, sweeps_name
+from topics.catalog import DEFAULT_CATALOG, Role, outbox_name, sweeps_name
 
 HOUSEHOLD_PLACE = "110105"  # the debtors' household registration: Beijing, as the court's
 FOUND_EVERY = 20  # one debtor in 20 holds an account at icbc
@@ -97,6 +100,9 @@ class Window:
     p99_ms: float
     sweep_requests: int
     worker_cpu_s: float
+    wait_p50_ms: float = math.nan  # the hub's input wait over the window (its /metrics): its share of the latency
+    wait_p99_ms: float = math.nan
+    pace: float = math.nan  # the sweep pace at the window's end (share of the ceilings the worker used)
 
     @property
     def sweep_per_s(self) -> float:
@@ -130,30 +136,38 @@ class Registered:
 class SweepHub(HubUnderTest):
     """:class:`HubUnderTest` with sweep ceilings and the simulated banks of the whole intensive set."""
 
-    def __init__(self, env: BenchEnv, ceiling: float, window: int) -> None:
+    def __init__(self, env: BenchEnv, ceiling: float, window: int | None = None) -> None:
         # not HubUnderTest.__init__: other settings, and a bank process for every unit of the set
         self.env = env
-        self.settings = env.fresh("sweep", sweep_ceiling_per_s=ceiling, sweep_window=window)
+        self.settings = env.fresh("sweep", sweep_ceiling_per_s=ceiling,
+                                  **({} if window is None else {"sweep_window": window}))
         self.units = sweep_units(self.settings)
         self.worker = env.worker(self.settings, "sweep-worker")
-        self.bank = env.agency(self.settings, "sweep-banks",
-                               ["simulate", "banks", *(arg for code in self.units for arg in ("--agency", code))])
+        # the live requests' bank in a process of its own, as every bank's adapter is its own system; the other
+        # units of the set share one process (one event loop: a burst of sweep queries there never delays icbc)
+        self.bank = env.agency(self.settings, "sweep-bank-icbc", ["simulate", "banks", "--agency", BANK])
+        self.others = env.agency(self.settings, "sweep-banks", [
+            "simulate", "banks", *(arg for code in self.units if code != BANK for arg in ("--agency", code))])
         self._next = 0
         self.warm_rate = 0.0
 
     async def start(self) -> None:
         KeyStore(self.settings.data_dir).generate(self.units)
         await super().start()
+        self.others.spawn()
 
 
 class SweepBench:
     """The run: a live window without the sweep, the registrations, live windows with the sweep."""
 
     def __init__(self, env: BenchEnv, *, cases: int, ceiling: float, live_rate: float, seconds: float,
-                 window: int = 200) -> None:
+                 window: int | None = None) -> None:
         self.env = env
         self.cases, self.ceiling, self.live_rate, self.seconds = cases, ceiling, live_rate, seconds
         self.hub = SweepHub(env, ceiling, window)
+        #: (detected at, kind, agency) of every anomaly opened, and (what, when) of each phase of the run
+        self.anomaly_log: list[tuple[float, str, str]] = []
+        self.phases: list[tuple[str, float]] = []
 
     @property
     def units(self) -> list[str]:
@@ -169,6 +183,7 @@ class SweepBench:
 
     def close(self) -> None:
         self.env.forget(self.hub.bank)
+        self.env.forget(self.hub.others)
         self.env.forget(self.hub.worker)
 
     async def sweep_offsets(self) -> int:
@@ -179,26 +194,98 @@ class SweepBench:
         """Live QueryRequests open loop at ``live_rate`` for ``seconds``; the sweep lanes' growth meanwhile."""
         hub = self.hub
         reqs = hub.requests(max(int(self.live_rate * self.seconds), 50))
+        first = await scrape(hub.settings)
         before, started = await self.sweep_offsets(), time.monotonic()
         done = await hub.round(reqs, timeout_s=self.seconds + 120, rate=self.live_rate)
         after, elapsed = await self.sweep_offsets(), time.monotonic() - started
+        last = await scrape(hub.settings)
+        waits = last.since(first)
         ms = [(a - s) * 1000 for s, a in done.pairs]
         return Window(self.live_rate, elapsed, len(reqs), done.answered, percentile(ms, 50), percentile(ms, 99),
-                      after - before, done.worker_cpu_s)
+                      after - before, done.worker_cpu_s, quantile_ms(waits, 0.5), quantile_ms(waits, 0.99),
+                      last.pace)
 
     async def sweep_only(self) -> Window:
         """``seconds`` of the sweep alone: what the lanes got and the hub worker's CPU meanwhile."""
+        first = await scrape(self.hub.settings)
         before, started = await self.sweep_offsets(), time.monotonic()
         with CpuMeter(self.hub.worker.pid) as cpu:
             await asyncio.sleep(self.seconds)
         after, elapsed = await self.sweep_offsets(), time.monotonic() - started
-        return Window(0.0, elapsed, 0, 0, math.nan, math.nan, after - before, cpu.seconds)
+        last = await scrape(self.hub.settings)
+        waits = last.since(first)
+        return Window(0.0, elapsed, 0, 0, math.nan, math.nan, after - before, cpu.seconds, quantile_ms(waits, 0.5),
+                      quantile_ms(waits, 0.99), last.pace)
 
     async def input_lag(self) -> int:
         """Records of ``court.requests`` and the agencies' outboxes the hub has not committed yet."""
         s = self.hub.settings
         roles = (Role.COURT_REQUESTS, Role.AGENCY_OUTBOX)
         return await group_lag(s, s.app_id, [s.topic(t.name) for r in roles for t in DEFAULT_CATALOG.by_role(r)])
+
+    async def anomalies_opened(self) -> Counter[str]:
+        """Anomalies the hub opened so far, by kind (every AnomalyNotice on ``ops.anomalies`` whose anomaly was not
+        seen before): a sweep beside live work should open none."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        s = self.hub.settings
+        topic = s.topic(DEFAULT_CATALOG.one(Role.ANOMALIES).name)
+        consumer = AIOKafkaConsumer(enable_auto_commit=False, **s.kafka_client_kwargs())
+        await consumer.start()
+        seen: dict[str, str] = {}
+        try:
+            tps = [TopicPartition(topic, p) for p in range(DEFAULT_CATALOG.one(Role.ANOMALIES).partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            codec = default_codec()
+            async def unread() -> bool:
+                return any([await consumer.position(tp) < ends[tp] for tp in tps])
+
+            while await unread():
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for rec in records:
+                        body = codec.decode(rec.value or b"").body
+                        if str(body["anomaly_id"]) not in seen:
+                            self.anomaly_log.append((body["detected_at"].timestamp(), str(body["kind"]),
+                                                     str(body["agency"])))
+                        seen.setdefault(str(body["anomaly_id"]), str(body["kind"]))
+        finally:
+            await consumer.stop()
+        return Counter(seen.values())
+
+    async def heartbeat_gaps(self) -> dict[str, float]:
+        """The longest gap (s, broker append times) between two heartbeats of each unit of the set, read back from
+        the outboxes (heartbeats are keyed by the agency's code, replies by case number): a gap above 3 intervals
+        is a HEARTBEAT_MISSING the hub is right to open (the simulated banks share one process and the cores)."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        s = self.hub.settings
+        consumer = AIOKafkaConsumer(enable_auto_commit=False, **s.kafka_client_kwargs())
+        await consumer.start()
+        beats: dict[str, list[int]] = {code: [] for code in self.units}
+        try:
+            topics = {s.topic(outbox_name(code)): code for code in self.units}
+            tps = [TopicPartition(t, p) for t, code in topics.items()
+                   for p in range(s.catalog.get(outbox_name(code)).partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+
+            async def unread() -> bool:
+                return any([await consumer.position(tp) < ends[tp] for tp in tps])
+
+            while await unread():
+                for tp, records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).items():
+                    code = topics[tp.topic]
+                    beats[code] += [r.timestamp for r in records if r.key == code.encode()]
+        finally:
+            await consumer.stop()
+        gaps: dict[str, float] = {}
+        for code, times in beats.items():
+            ordered = sorted(times)
+            gaps[code] = max((b - a for a, b in itertools.pairwise(ordered)), default=0) / 1000
+        return gaps
 
     async def register(self) -> Registered:
         """Every case written to ``court.requests`` at once; returns when the hub consumed them all."""
