@@ -30,11 +30,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from aiokafka import TopicPartition
+
 from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, person
 from agents.population import resident_id
 from bench.cpu import CpuMeter, ms_per_unit
-from bench.env import BenchEnv, end_offsets, group_lag, rss_bytes, wait_until
+from bench.env import BenchEnv, end_offsets, group_lag, read_from_start, rss_bytes, wait_until
 from bench.load import BANK, COURT, OFFICER, Request, _subjects, producer, requests_topic, send_all
 from bench.roundtrip import HubUnderTest
 from bench.scrape import quantile_ms, scrape
@@ -226,61 +228,31 @@ class SweepBench:
     async def anomalies_opened(self) -> Counter[str]:
         """Anomalies the hub opened so far, by kind (every AnomalyNotice on ``ops.anomalies`` whose anomaly was not
         seen before): a sweep beside live work should open none."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
         s = self.hub.settings
         topic = s.topic(DEFAULT_CATALOG.one(Role.ANOMALIES).name)
-        consumer = AIOKafkaConsumer(enable_auto_commit=False, **s.kafka_client_kwargs())
-        await consumer.start()
+        tps = [TopicPartition(topic, p) for p in range(DEFAULT_CATALOG.one(Role.ANOMALIES).partitions)]
+        codec = default_codec()
         seen: dict[str, str] = {}
-        try:
-            tps = [TopicPartition(topic, p) for p in range(DEFAULT_CATALOG.one(Role.ANOMALIES).partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            codec = default_codec()
-            async def unread() -> bool:
-                return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-            while await unread():
-                for records in (await consumer.getmany(timeout_ms=1000)).values():
-                    for rec in records:
-                        body = codec.decode(rec.value or b"").body
-                        if str(body["anomaly_id"]) not in seen:
-                            self.anomaly_log.append((body["detected_at"].timestamp(), str(body["kind"]),
-                                                     str(body["agency"])))
-                        seen.setdefault(str(body["anomaly_id"]), str(body["kind"]))
-        finally:
-            await consumer.stop()
+        async for _, records in read_from_start(s, tps):
+            for rec in records:
+                body = codec.decode(rec.value or b"").body
+                if str(body["anomaly_id"]) not in seen:
+                    self.anomaly_log.append((body["detected_at"].timestamp(), str(body["kind"]), str(body["agency"])))
+                seen.setdefault(str(body["anomaly_id"]), str(body["kind"]))
         return Counter(seen.values())
 
     async def heartbeat_gaps(self) -> dict[str, float]:
         """The longest gap (s, broker append times) between two heartbeats of each unit of the set, read back from
         the outboxes (heartbeats are keyed by the agency's code, replies by case number): a gap above 3 intervals
         is a HEARTBEAT_MISSING the hub is right to open (the simulated banks share one process and the cores)."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
         s = self.hub.settings
-        consumer = AIOKafkaConsumer(enable_auto_commit=False, **s.kafka_client_kwargs())
-        await consumer.start()
+        topics = {s.topic(outbox_name(code)): code for code in self.units}
+        tps = [TopicPartition(t, p) for t, code in topics.items()
+               for p in range(s.catalog.get(outbox_name(code)).partitions)]
         beats: dict[str, list[int]] = {code: [] for code in self.units}
-        try:
-            topics = {s.topic(outbox_name(code)): code for code in self.units}
-            tps = [TopicPartition(t, p) for t, code in topics.items()
-                   for p in range(s.catalog.get(outbox_name(code)).partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-
-            async def unread() -> bool:
-                return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-            while await unread():
-                for tp, records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).items():
-                    code = topics[tp.topic]
-                    beats[code] += [r.timestamp for r in records if r.key == code.encode()]
-        finally:
-            await consumer.stop()
+        async for tp, records in read_from_start(s, tps):
+            code = topics[tp.topic]
+            beats[code] += [r.timestamp for r in records if r.key == code.encode()]
         gaps: dict[str, float] = {}
         for code, times in beats.items():
             ordered = sorted(times)

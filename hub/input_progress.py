@@ -68,7 +68,6 @@ class InputProgress:
         #: end offsets the broker reported when asked (hub.hub_watches.LagWatch, every 10 s): the consumer knows
         #: only what it fetched, and while a burst on one topic fills the streams' buffers the others are not fetched
         self.broker_ends: dict[tuple[str, int], int] = {}
-        self._cached: tuple[int, float, int | None] = (-1, 0.0, None)  # (at, quantile, value)
 
     def read(self, record: RawRecord) -> int | None:
         """``record`` is about to be handled; returns how long it waited (ms), when its append time is known."""
@@ -78,20 +77,15 @@ class InputProgress:
         now = self.clock_ms()
         waited = max(0, now - record.timestamp_ms)
         self.delays.append((now, waited))
-        self._cached = (-1, 0.0, None)
         return waited
 
     def recent_delay_ms(self, quantile: float = DELAY_QUANTILE) -> int | None:
         """The ``quantile`` of the waits of the records read in the last window; None if none was read."""
         now = self.clock_ms()
-        if self._cached[:2] == (now, quantile):  # every partition's tick asks within the same millisecond
-            return self._cached[2]
         while self.delays and self.delays[0][0] < now - self.window_ms:
             self.delays.popleft()
         waits = sorted(w for _, w in self.delays)
-        value = waits[min(len(waits) - 1, int(quantile * len(waits)))] if waits else None
-        self._cached = (now, quantile, value)
-        return value
+        return waits[min(len(waits) - 1, int(quantile * len(waits)))] if waits else None
 
     def read_through(self, topic: str, partition: int) -> ReadThrough | None:
         """How far this worker has read ``topic``/``partition`` (None: nothing read from it yet)."""

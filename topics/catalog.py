@@ -31,6 +31,9 @@ HUB_PARTITIONS = 12
 REPLICATION_FACTOR = 3
 MIN_INSYNC_REPLICAS = 2
 INFINITE = -1
+#: topic config: the broker stamps each record with when it was appended (court.requests and the agencies'
+#: outboxes: heartbeats and the hub's input wait are timed by it, never by a sender's clock)
+BROKER_TIMESTAMPS = (("message.timestamp.type", "LogAppendTime"),)
 
 
 class Cleanup(StrEnum):
@@ -227,7 +230,7 @@ def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
         description=f"replies, receipts, sightings and heartbeats from {agency.name_zh} ({agency.name_en})",
         agency=agency.code,
         # the broker stamps when a record arrived (an agency's clock cannot claim it was alive)
-        extra_configs=(("message.timestamp.type", "LogAppendTime"),),
+        extra_configs=BROKER_TIMESTAMPS,
     )
     if agency.is_financial:
         yield TopicSpec(
@@ -272,7 +275,7 @@ def build_catalog(agencies: Iterable[Agency] = DEFAULT_AGENCIES, *, partitions: 
             (BANK, POLICE, CREDIT, SWEEP, OPS), court, hub_only,
             "every request and list decision sent by the courts (总对总 gateway)",
             # the broker stamps when a request arrived: the hub's input wait is measured from it
-            extra_configs=(("message.timestamp.type", "LogAppendTime"),),
+            extra_configs=BROKER_TIMESTAMPS,
         ),
         TopicSpec(
             "court.replies", Role.COURT_REPLIES, partitions, Cleanup.DELETE, 30 * DAY_MS, "case_number",
