@@ -33,6 +33,11 @@ MIN_INSYNC_REPLICAS = 2
 INFINITE = -1
 #: topic config: the broker stamps each record with when it was appended (court.requests and the agencies'
 #: outboxes: heartbeats and the hub's input wait are timed by it, never by a sender's clock)
+#: an agency's sweep lane is one partition: no reader needs it co-partitioned (its replies come back on the outbox,
+#: keyed by case), its rate is the agency's sweep ceiling (a few requests a second), and every partition is a log
+#: with its own index files the broker appends to.  At 12 partitions the 26 banks' lanes were a quarter of all the
+#: partitions one broker held, each written a few times a minute (bench ``--only sweep``, 2026-11-26).
+SWEEP_LANE_PARTITIONS = 1
 BROKER_TIMESTAMPS = (("message.timestamp.type", "LogAppendTime"),)
 
 
@@ -236,7 +241,7 @@ def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
         yield TopicSpec(
             name=sweeps_name(agency.code),
             role=Role.AGENCY_SWEEPS,
-            partitions=partitions,
+            partitions=SWEEP_LANE_PARTITIONS,
             cleanup=Cleanup.DELETE,
             retention_ms=14 * DAY_MS,
             key="case_number",

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from agents.bank.ledger import BankLedger
-from agents.inbox import undecodable_reply
+from agents.inbox import batch_offsets, undecodable_reply
 from agents.population import Population
 from agents.watchbook import WatchBook, book_path
 from hub.clock import SystemClock, china_today, clock_from_settings
@@ -150,7 +150,7 @@ async def run_bank(bank: SimulatedBank, settings: HubSettings, stop: asyncio.Eve
                 # every reply of the batch acknowledged before the batch is committed (at least once;
                 # a redelivered request finds its effect in the ledger and gets the same reply)
                 await asyncio.gather(*(s for s in sent if s is not None))
-                await consumer.commit()
+                await consumer.commit(batch_offsets(batch))
     finally:
         await producer.stop()
         await consumer.stop()

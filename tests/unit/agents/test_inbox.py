@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from agents.inbox import undecodable_reply
+from aiokafka import TopicPartition
+
+from agents.inbox import batch_offsets, undecodable_reply
 from hub.codec import default_codec
 from hub.errors import CodecError
 from hub.memory_backend import MemoryHub
@@ -39,3 +41,10 @@ async def test_the_hub_accepts_and_audits_it_from_the_agencys_outbox(full_hub: M
     assert not full_hub.sender.on("ops.deadletter")
     actions = await full_hub.audit_entries()
     assert [(a["action"], a["message_type"]) for a in actions][:1] == [("ACCEPT", "ErrorReply")]
+
+
+def test_a_batch_commits_the_next_offset_of_each_partition_it_read_and_no_other() -> None:
+    inbox, lane = TopicPartition("agency.icbc.inbox", 3), TopicPartition("agency.icbc.sweeps", 0)
+    batch = {inbox: [SimpleNamespace(offset=7), SimpleNamespace(offset=8)], lane: [SimpleNamespace(offset=0)],
+             TopicPartition("agency.icbc.inbox", 5): []}
+    assert batch_offsets(batch) == {inbox: 9, lane: 1}

@@ -15,6 +15,7 @@ from topics.catalog import (
     HUB,
     INFINITE,
     RAW,
+    SWEEP_LANE_PARTITIONS,
     Cleanup,
     Role,
     acl_grants,
@@ -121,3 +122,10 @@ def test_the_hubs_input_topics_are_stamped_by_the_broker() -> None:
     assert len(inputs) > 1
     for spec in inputs:
         assert ("message.timestamp.type", "LogAppendTime") in spec.extra_configs, spec.name
+
+
+def test_a_sweep_lane_is_one_partition_and_only_the_co_partitioned_topics_have_the_hubs() -> None:
+    """A lane is read by its agency alone (replies come back on the co-partitioned outbox), at its sweep ceiling."""
+    lanes = DEFAULT_CATALOG.by_role(Role.AGENCY_SWEEPS)
+    assert lanes and {s.partitions for s in lanes} == {SWEEP_LANE_PARTITIONS} == {1}
+    assert {s.partitions for s in DEFAULT_CATALOG.by_role(Role.AGENCY_OUTBOX)} == {DEFAULT_CATALOG.hub_partitions}
