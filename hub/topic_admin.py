@@ -34,6 +34,9 @@ class ApplyReport:
     unchanged: list[str] = field(default_factory=list)
     # differences the hub cannot fix: fewer partitions wanted, another replication factor
     drift: list[str] = field(default_factory=list)
+    # differences that are fine as they are: more partitions than the catalog creates a topic with where the
+    # count does not matter (a sweep lane made with the hub's count before it became one partition)
+    kept: list[str] = field(default_factory=list)
     brokers: int = 0  # live brokers of the cluster
 
     @property
@@ -47,6 +50,7 @@ class ApplyReport:
             changes = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in sorted(diff.items()))
             out.append(f"configs {t}: {changes}")
         out += [f"DRIFT {d}" for d in self.drift]
+        out += [f"kept {k}" for k in self.kept]
         if not self.changed:
             out.append(f"no change: all {len(self.unchanged)} topics already match the catalog")
         else:
@@ -190,6 +194,9 @@ async def _apply(admin: AIOKafkaAdminClient, catalog: Catalog, settings: HubSett
         if have < want:
             grow[name] = NewPartitions(want)
             report.partitions_added.append((name, have, want))
+        elif have > want and not wanted[name].co_partitioned:
+            report.kept.append(f"{name}: {have} partitions (the catalog creates it with {want}; "
+                               "its readers do not depend on the count)")
         elif have > want:
             report.drift.append(f"{name} has {have} partitions, catalog wants {want} (cannot shrink)")
         replicas[name] = replica_count(existing[name])

@@ -93,6 +93,10 @@ class TopicSpec:
     extra_configs: tuple[tuple[str, str], ...] = ()
     replication_factor: int = REPLICATION_FACTOR
     min_insync_replicas: int = MIN_INSYNC_REPLICAS
+    #: read partition by partition alongside the hub's other topics (keyed by case number onto the hub partition
+    #: that holds the case's rows), so its count must be exactly the hub's; False for a topic whose readers do not
+    #: care (a sweep lane), which may keep more partitions than the catalog creates it with
+    co_partitioned: bool = True
 
     def configs(self) -> dict[str, str]:
         """The topic-level Kafka configs the catalog manages for this topic."""
@@ -242,6 +246,7 @@ def _agency_topics(agency: Agency, partitions: int) -> Iterator[TopicSpec]:
             name=sweeps_name(agency.code),
             role=Role.AGENCY_SWEEPS,
             partitions=SWEEP_LANE_PARTITIONS,
+            co_partitioned=False,
             cleanup=Cleanup.DELETE,
             retention_ms=14 * DAY_MS,
             key="case_number",

@@ -14,7 +14,7 @@ from hub.errors import ConfigError, TopicApplyError
 from hub.settings import HubSettings
 from hub.topic_admin import TOPIC_ALREADY_EXISTS, _apply, check_topic_errors, live_partitions
 from topics.agencies import DEFAULT_AGENCIES
-from topics.catalog import build_catalog
+from topics.catalog import Role, build_catalog
 from topics.render import LivePartition, catalog_json, catalog_table
 
 CATALOG = build_catalog(DEFAULT_AGENCIES[:2], partitions=4, replication_factor=3, min_insync_replicas=2)
@@ -115,6 +115,21 @@ async def test_min_insync_replicas_is_aligned_and_a_lower_replication_factor_is_
     assert history not in admin.altered, "min.insync.replicas 2 on a one-replica topic would refuse every write"
     assert report.drift == [f"{history} has replication factor 1, catalog wants 3 (topics apply cannot "
                             "reassign replicas: use kafka-reassign-partitions)"]
+
+
+async def test_a_sweep_lane_made_with_more_partitions_is_kept_while_a_co_partitioned_topic_with_more_is_drift() -> None:
+    admin = FakeAdmin(brokers=3)
+    await _apply(admin, CATALOG, SETTINGS)  # type: ignore[arg-type]
+    lane = "p." + next(s.name for s in CATALOG if s.role is Role.AGENCY_SWEEPS)
+    inbox = "p." + next(s.name for s in CATALOG if s.role is Role.AGENCY_INBOX)
+    for name in (lane, inbox):  # a lane made with the hub's count (before lanes were one partition); an inbox grown
+        _, replicas, configs = admin.topics[name]
+        admin.topics[name] = (6, replicas, configs)
+    report = await _apply(admin, CATALOG, SETTINGS)  # type: ignore[arg-type]
+    assert report.kept == [f"{lane}: 6 partitions (the catalog creates it with 1; its readers do not depend on the "
+                           "count)"]
+    assert report.drift == [f"{inbox} has 6 partitions, catalog wants 4 (cannot shrink)"]
+    assert f"kept {report.kept[0]}" in report.lines()
 
 
 def test_topic_errors_are_raised_unless_expected() -> None:
