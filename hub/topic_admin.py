@@ -24,6 +24,10 @@ from topics.render import LivePartition
 
 #: CreateTopics error code of a topic that exists already
 TOPIC_ALREADY_EXISTS = 36
+#: how long ``topics apply`` waits for brokers that are starting to join the cluster's metadata: a node accepts
+#: connections before every other node lists it (``broker start`` of three nodes, then at once ``topics apply``,
+#: saw 2 of 3 brokers once, 2026-11-26)
+BROKERS_SETTLE_S = 15.0
 
 
 @dataclass
@@ -138,7 +142,7 @@ async def apply_catalog(catalog: Catalog, settings: HubSettings, *, timeout_s: f
     """Bring the broker's topics in line with the catalog; a second run changes nothing."""
     admin = await _admin(settings, timeout_s)
     try:
-        report = await _apply(admin, catalog, settings)
+        report = await _apply(admin, catalog, settings, settle_s=BROKERS_SETTLE_S)
         await _warm_up_group_coordinator(admin, settings, timeout_s)
         return report
     finally:
@@ -168,11 +172,23 @@ def replica_count(described: dict[str, Any]) -> int:
     return min((len(p["replicas"]) for p in described["partitions"]), default=0)
 
 
-async def _apply(admin: AIOKafkaAdminClient, catalog: Catalog, settings: HubSettings) -> ApplyReport:
+async def _live_brokers(admin: AIOKafkaAdminClient, wanted: int, settle_s: float) -> int:
+    """How many brokers the cluster lists, waiting up to ``settle_s`` for ``wanted`` of them (nodes starting up)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settle_s
+    while True:
+        brokers = len((await admin.describe_cluster())["brokers"])
+        if brokers >= wanted or loop.time() >= deadline:
+            return brokers
+        await asyncio.sleep(0.5)
+
+
+async def _apply(admin: AIOKafkaAdminClient, catalog: Catalog, settings: HubSettings,
+                 settle_s: float = 0.0) -> ApplyReport:
     report = ApplyReport()
     wanted: dict[str, TopicSpec] = {settings.topic(s.name): s for s in catalog}
-    report.brokers = len((await admin.describe_cluster())["brokers"])
     most = max((s.replication_factor for s in wanted.values()), default=1)
+    report.brokers = await _live_brokers(admin, most, settle_s)
     if report.brokers < most:  # before anything changes: min.insync.replicas 2 on a one-replica topic blocks it
         raise replication_shortfall(report.brokers, most)
     existing = {t["topic"]: t for t in await admin.describe_topics(list(wanted)) if t["error_code"] == 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,3 +158,18 @@ def test_the_live_view_shows_replicas_isr_and_leaders_per_topic() -> None:
     item = json.loads(catalog_json(CATALOG, "p.", {"p.court.requests": parts}))[0]
     assert item["replication_factor"] == 3 and item["min_insync_replicas"] == 2
     assert item["live"][1] == {"partition": 1, "leader": 2, "replicas": [2, 3, 1], "isr": [2, 3]}
+
+
+async def test_brokers_still_joining_the_cluster_are_waited_for_before_the_replication_check() -> None:
+    admin = FakeAdmin(brokers=2)  # the third node accepts connections but is not listed yet
+
+    async def third_joins() -> None:
+        await asyncio.sleep(0.6)
+        admin.brokers = 3
+
+    joining = asyncio.ensure_future(third_joins())
+    report = await _apply(admin, CATALOG, SETTINGS, settle_s=5.0)  # type: ignore[arg-type]
+    await joining
+    assert report.brokers == 3 and len(report.created) == len(CATALOG)
+    with pytest.raises(ConfigError):  # one that never joins: the same refusal, after the wait
+        await _apply(FakeAdmin(brokers=2), CATALOG, SETTINGS, settle_s=0.6)  # type: ignore[arg-type]
