@@ -11,7 +11,7 @@ import contextlib
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -158,26 +158,6 @@ async def group_lag(settings: HubSettings, group: str, topics: Iterable[str]) ->
         await admin.close()
     ends = await _end_offsets(settings, _partitions(described))
     return sum(max(end - (committed[tp].offset if tp in committed else 0), 0) for tp, end in ends.items())
-
-
-async def read_from_start(settings: HubSettings, tps: list[TopicPartition],
-                          max_records: int = 5000) -> AsyncIterator[tuple[TopicPartition, list[Any]]]:
-    """Every record of ``tps`` from the start to the end offsets they had when called, a batch per partition."""
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **settings.kafka_client_kwargs())
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-
-        async def unread() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-        while await unread():
-            for tp, records in (await consumer.getmany(timeout_ms=1000, max_records=max_records)).items():
-                yield tp, records
-    finally:
-        await consumer.stop()
 
 
 def _partitions(described: list[dict[str, Any]]) -> list[TopicPartition]:

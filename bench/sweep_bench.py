@@ -36,13 +36,14 @@ from agents.bank import court_api as bank_api
 from agents.court.adapter import CourtClient, document, person
 from agents.population import resident_id
 from bench.cpu import CpuMeter, ms_per_unit
-from bench.env import BenchEnv, end_offsets, group_lag, read_from_start, rss_bytes, wait_until
+from bench.env import BenchEnv, end_offsets, group_lag, rss_bytes, wait_until
 from bench.load import BANK, COURT, OFFICER, Request, _subjects, producer, requests_topic, send_all
 from bench.roundtrip import HubUnderTest
 from bench.scrape import quantile_ms, scrape
 from bench.stats import percentile
 from hub.clock import SystemClock, china_today
 from hub.codec import default_codec
+from hub.compacted import read_to_end
 from hub.flows.bank.rows import unit_set
 from hub.seal import KeyStore
 from hub.settings import HubSettings
@@ -233,7 +234,7 @@ class SweepBench:
         tps = [TopicPartition(topic, p) for p in range(DEFAULT_CATALOG.one(Role.ANOMALIES).partitions)]
         codec = default_codec()
         seen: dict[str, str] = {}
-        async for _, records in read_from_start(s, tps):
+        async for _, records in read_to_end(s, tps, timeout_s=600.0):
             for rec in records:
                 body = codec.decode(rec.value or b"").body
                 if str(body["anomaly_id"]) not in seen:
@@ -250,7 +251,7 @@ class SweepBench:
         tps = [TopicPartition(t, p) for t, code in topics.items()
                for p in range(s.catalog.get(outbox_name(code)).partitions)]
         beats: dict[str, list[int]] = {code: [] for code in self.units}
-        async for tp, records in read_from_start(s, tps):
+        async for tp, records in read_to_end(s, tps, timeout_s=600.0):
             code = topics[tp.topic]
             beats[code] += [r.timestamp for r in records if r.key == code.encode()]
         gaps: dict[str, float] = {}
