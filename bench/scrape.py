@@ -1,8 +1,9 @@
 """The hub worker's own figures, read from its ``/metrics`` page (with the worker's web token).
 
 :class:`InputWait` is the histogram ``interop_hub_input_wait_seconds`` (from the broker's append of an input
-record to the worker starting to handle it): two scrapes give the waits of the records read between them, so a
-window's quantile is the hub's share of the latency measured from outside.
+record to the worker starting to handle it), of live records only (a sweep's replies are ``traffic="paced"``): two
+scrapes give the waits of the live records read between them, so a window's quantile is the hub's share of the
+latency measured from outside.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def _page(settings: HubSettings) -> str:
 
 @dataclass(frozen=True)
 class Scrape:
-    """Cumulative input-wait bucket counts (upper bound in s -> records, all roles) and the sweep pace."""
+    """Cumulative input-wait bucket counts of live records (upper bound in s -> records, all roles) and the sweep
+    pace."""
 
     buckets: dict[float, float]
     pace: float
@@ -45,7 +47,7 @@ async def scrape(settings: HubSettings) -> Scrape:
     pace = math.nan
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == f"{WAIT}_bucket":
+            if sample.name == f"{WAIT}_bucket" and sample.labels.get("traffic", "live") == "live":
                 le = float(sample.labels["le"])
                 buckets[le] = buckets.get(le, 0.0) + sample.value
             elif sample.name == PACE:

@@ -30,6 +30,8 @@ RowObserver = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 TickHandler = Callable[[int, int], Awaitable[None]]
 #: told about one request at a moment of its life: (row, now_ms)
 RequestHook = Callable[[RequestRow, int], Awaitable[None]]
+#: whether an input message is paced background work (a sweep's reply), not live traffic
+PacedTraffic = Callable[[AvroMessage], bool]
 #: a periodic or background job of the worker
 Job = Callable[[], Awaitable[None]]
 #: told which partitions this worker just lost to another
@@ -53,6 +55,7 @@ class FlowHooks:
     background: list[Job] = field(default_factory=list)
     commit_waits: list[Job] = field(default_factory=list)
     revoked: list[RevokeObserver] = field(default_factory=list)
+    paced: list[PacedTraffic] = field(default_factory=list)
 
     @staticmethod
     def _add(routes: dict[str, Handler], schemas: tuple[str, ...], fn: Handler, where: str) -> None:
@@ -127,6 +130,13 @@ class FlowHooks:
     def before_commit(self, fn: Job) -> Job:
         """A job awaited before every offset commit (what the committed records caused is on the broker first)."""
         self.commit_waits.append(fn)
+        return fn
+
+    def paced_traffic(self, fn: PacedTraffic) -> PacedTraffic:
+        """``fn(message)``: True for an input message of paced background work (a sweep's reply).  Its wait is
+        not a live record's: the worker steers that work by how long *live* records wait
+        (:meth:`hub.input_progress.InputProgress.recent_delay_ms`)."""
+        self.paced.append(fn)
         return fn
 
     def on_revoked(self, fn: RevokeObserver) -> RevokeObserver:

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 from hub.deadletter import RawRecord
 
-#: the delay quantile the sweep lane is steered by, over :data:`WINDOW_MS`
-DELAY_QUANTILE = 0.9
+#: the delay quantile the sweep lane is steered by, over :data:`WINDOW_MS`: the tail, since a live round trip's
+#: 99th percentile is what a sweep must not move (the 90th let it grow 4-7 times, bench ``--only sweep``)
+DELAY_QUANTILE = 0.99
 WINDOW_MS = 2_000
 
 Highwater = Callable[[str, int], "int | None"]
@@ -69,18 +70,21 @@ class InputProgress:
         #: only what it fetched, and while a burst on one topic fills the streams' buffers the others are not fetched
         self.broker_ends: dict[tuple[str, int], int] = {}
 
-    def read(self, record: RawRecord) -> int | None:
-        """``record`` is about to be handled; returns how long it waited (ms), when its append time is known."""
+    def read(self, record: RawRecord, *, live: bool = True) -> int | None:
+        """``record`` is about to be handled; returns how long it waited (ms), when its append time is known.
+        Only a ``live`` record's wait counts in :meth:`recent_delay_ms` (a sweep's replies wait behind each
+        other: that is the sweep's own pace, not a delay it causes live work)."""
         self.positions[(record.topic, record.partition)] = (record.offset, record.timestamp_ms)
         if record.timestamp_ms is None:
             return None
         now = self.clock_ms()
         waited = max(0, now - record.timestamp_ms)
-        self.delays.append((now, waited))
+        if live:
+            self.delays.append((now, waited))
         return waited
 
     def recent_delay_ms(self, quantile: float = DELAY_QUANTILE) -> int | None:
-        """The ``quantile`` of the waits of the records read in the last window; None if none was read."""
+        """The ``quantile`` of the waits of the live records read in the last window; None if none was read."""
         now = self.clock_ms()
         while self.delays and self.delays[0][0] < now - self.window_ms:
             self.delays.popleft()

@@ -40,12 +40,12 @@ class Intake:
 
     # Everything written while a record is handled belongs to the audit chain of the record's partition.
     async def court_message(self, msg: AvroMessage, record: RawRecord) -> None:
-        self.read(Role.COURT_REQUESTS, record)
+        self.read(Role.COURT_REQUESTS, msg, record)
         with in_chain(record.partition):
             await self.dispatch(self.ctx.hooks.court_routes, Role.COURT_REQUESTS, msg, record)
 
     async def agency_message(self, msg: AvroMessage, record: RawRecord) -> None:
-        self.read(Role.AGENCY_OUTBOX, record)
+        self.read(Role.AGENCY_OUTBOX, msg, record)
         with in_chain(record.partition):
             try:
                 self.check_agency_sender(msg, record)
@@ -54,11 +54,14 @@ class Intake:
                 return
             await self.dispatch(self.ctx.hooks.agency_routes, Role.AGENCY_OUTBOX, msg, record)
 
-    def read(self, role: Role, record: RawRecord) -> None:
-        """How long the record waited for this worker (both input topics are LogAppendTime), and where it is."""
-        waited = self.ctx.input.read(record)
+    def read(self, role: Role, msg: AvroMessage, record: RawRecord) -> None:
+        """How long the record waited for this worker (both input topics are LogAppendTime), and where it is;
+        live traffic apart from paced background work (a sweep's replies, :meth:`FlowHooks.paced_traffic`)."""
+        paced = any(is_paced(msg) for is_paced in self.ctx.hooks.paced)
+        waited = self.ctx.input.read(record, live=not paced)
         if waited is not None:
-            self.ctx.runtime.metrics.input_wait_seconds.labels(role.value).observe(waited / 1000)
+            traffic = "paced" if paced else "live"
+            self.ctx.runtime.metrics.input_wait_seconds.labels(role.value, traffic).observe(waited / 1000)
 
     async def internal_message(self, msg: AvroMessage, record: RawRecord) -> None:
         """A message the hub sent to one of its own partitions (``hub.ticks``): a tick or a flow's outcome."""

@@ -146,7 +146,8 @@ def build_metrics(registry: CollectorRegistry | None = None) -> HubMetrics:
         ),
         input_wait_seconds=Histogram(
             "input_wait_seconds", "From the broker's append of an input record to the hub starting to handle it "
-            "(the hub's share of a round trip's latency), by topic role", ["role"], namespace=NAMESPACE,
+            "(the hub's share of a round trip's latency), by topic role and traffic (live, or paced: a sweep's "
+            "replies)", ["role", "traffic"], namespace=NAMESPACE,
             registry=registry,
             buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1, 2.5, 5, 10, 60,
                      600),

@@ -59,6 +59,10 @@ class HubSettings(BaseSettings):
     rocksdb_cache_mb: int = Field(16, description="block cache of each RocksDB partition database")
     rocksdb_write_buffer_mb: int = Field(8, description="memtable size of each RocksDB partition database")
     max_message_bytes: int = Field(1_048_576, description="largest accepted message value")
+    producer_batch_bytes: int = Field(1_048_576, ge=16_384, description="largest batch the worker's producer "
+                                      "builds per partition: a send to a partition whose batch is full waits "
+                                      "for the broker's ack of the request before it (aiokafka's default, "
+                                      "16 KiB, is ~3 rewritten table rows)")
     audit_head_interval_s: float = Field(1.0, gt=0, description="how often a grown audit chain gets a tree head")
     audit_head_idle_s: float = Field(60.0, gt=0, description="longest an owned audit chain goes without a head")
 
@@ -76,9 +80,10 @@ class HubSettings(BaseSettings):
     sweep_window: int = Field(24, ge=1, description="most sweep requests outstanding at one agency (back-pressure: "
                               "due sweeps wait in the hub beyond it; about ceiling x answer time is enough, and a "
                               "larger window lets an agency's replies come back as one burst ahead of live ones)")
-    sweep_input_wait_budget_ms: int = Field(150, ge=1, description="live work first: while the hub's input records "
-                                            "wait longer than this for a worker (90th percentile over 2 s), its "
-                                            "sweeps slow down (hub.flows.sweeps.lane)")
+    sweep_input_wait_budget_ms: int = Field(150, ge=1, description="live work first: while the hub's live input "
+                                            "records (not a sweep's replies) wait longer than this for a worker "
+                                            "(99th percentile over 2 s), its sweeps slow down "
+                                            "(hub.flows.sweeps.lane)")
 
     # --- web, metrics --------------------------------------------------------------------
     web_host: str = "127.0.0.1"

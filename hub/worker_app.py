@@ -11,9 +11,10 @@ through :class:`HubTopic`'s decode-error hooks and the partition keeps flowing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from faust import StreamT
@@ -39,7 +40,10 @@ from hub.transport import Headers
 from hub.tree_heads import HUB_KEY
 from topics.catalog import Role
 
+_T = TypeVar("_T")
 TICK_INTERVAL_S = 1.0
+#: the share of the interval the ticks of a worker's partitions are spread over (the rest: room for the timer)
+TICK_SPREAD = 0.5
 
 
 class FaustAvroCodec(codecs.Codec):
@@ -125,6 +129,7 @@ def create_app(settings: HubSettings) -> HubApp:
         web_stats_enabled=False,
         web_metrics_enabled=False,
         producer_max_request_size=settings.max_message_bytes * 2,
+        producer_max_batch_size=min(settings.producer_batch_bytes, settings.max_message_bytes * 2),
         # faust's worker replaces the root logger's handlers when it starts: JSON lines survive that
         logging_config=worker_logging_config(settings.log_format),
     )
@@ -252,35 +257,56 @@ def _topic(app: faust.App, ctx: HubContext, role: Role) -> faust.TopicT:
     return app.topic(*names, key_serializer="raw", value_serializer="avro")
 
 
+async def _in_turn(stream: StreamT[AvroMessage], handle: Callable[[AvroMessage, RawRecord], Awaitable[None]]) -> None:
+    """Each event of ``stream`` to ``handle``, then the other tasks' turn.
+
+    faust takes a stream's next event without yielding while its queue holds one (``Stream._py_aiter`` tries
+    ``get_nowait`` first), so without the turn an agent with a backlog — the burst of replies to a sweep —
+    keeps every other agent waiting to its end: a live court request waited for a hundred sweep replies."""
+    async for event in stream.events():
+        await handle(event.value, raw_record(event.message))
+        await asyncio.sleep(0)
+
+
+async def _spread(items: Sequence[_T], each: Callable[[_T], Awaitable[None]], over_s: float) -> None:
+    """``each`` item in turn, evenly spaced over ``over_s`` seconds (which the call always takes, even for none)."""
+    for item in items:
+        await each(item)
+        await asyncio.sleep(over_s / len(items))
+    if not items:
+        await asyncio.sleep(over_s)
+
+
 def _wire_streams(app: faust.App, ctx: HubContext, intake: Intake) -> None:
     ticks_topic = _topic(app, ctx, Role.TICKS)
     ticks_name = ctx.settings.topic(ctx.topics.ticks)
 
     async def court_intake(stream: StreamT[AvroMessage]) -> None:
-        async for event in stream.events():
-            await intake.court_message(event.value, raw_record(event.message))
+        await _in_turn(stream, intake.court_message)
 
     async def agency_intake(stream: StreamT[AvroMessage]) -> None:
-        async for event in stream.events():
-            await intake.agency_message(event.value, raw_record(event.message))
+        await _in_turn(stream, intake.agency_message)
 
     async def internal_intake(stream: StreamT[AvroMessage]) -> None:
-        async for event in stream.events():
-            await intake.internal_message(event.value, raw_record(event.message))
+        await _in_turn(stream, intake.internal_message)
 
     async def issue_ticks() -> None:
         """One ``Tick`` to each partition of ``hub.ticks`` this worker owns: the time-driven checks of that
-        partition then run inside stream processing, where its table rows may change."""
-        if not ctx.hooks.ticks:
-            return
-        for tp in sorted(app.assignor.assigned_actives()):
-            if tp.topic != ticks_name:
-                continue
-            tick = message(TICK, envelope(ctx.clock, request_id=f"tick-{tp.partition}", recipient="hub"),
-                           {"partition": tp.partition, "issued_at": ctx.clock.now()})
-            await ticks_topic.send(key=str(tp.partition).encode(), value=tick, partition=tp.partition)
+        partition then run inside stream processing, where its table rows may change.  The ticks are spread over
+        ``TICK_SPREAD`` of the period: one partition's sweeps go out (and their replies come back) at a time,
+        not every partition's at the same moment."""
+        owned = sorted(tp for tp in app.assignor.assigned_actives() if tp.topic == ticks_name) \
+            if ctx.hooks.ticks else []
+
+        async def tick(tp: TP) -> None:
+            msg = message(TICK, envelope(ctx.clock, request_id=f"tick-{tp.partition}", recipient="hub"),
+                          {"partition": tp.partition, "issued_at": ctx.clock.now()})
+            await ticks_topic.send(key=str(tp.partition).encode(), value=msg, partition=tp.partition)
+
+        await _spread(owned, tick, TICK_INTERVAL_S * TICK_SPREAD)
 
     app.agent(_topic(app, ctx, Role.COURT_REQUESTS), name="hub.court_intake")(court_intake)
     app.agent(_topic(app, ctx, Role.AGENCY_OUTBOX), name="hub.agency_intake")(agency_intake)
     app.agent(ticks_topic, name="hub.internal_intake")(internal_intake)
-    app.timer(interval=TICK_INTERVAL_S, name="hub.issue_ticks")(issue_ticks)
+    # the timer sleeps its interval after each run, and a run spreads the ticks over TICK_SPREAD of the period
+    app.timer(interval=TICK_INTERVAL_S * (1 - TICK_SPREAD), name="hub.issue_ticks")(issue_ticks)

@@ -24,5 +24,6 @@ def register(ctx: HubContext, bank: BankFlow) -> SweepFlow:
     hooks.agency_route(WATCH_HIT)(flow.watch_hit)
     hooks.on_accept(flow.accepted)
     hooks.on_tick(flow.tick)
+    hooks.paced_traffic(flow.is_sweep_traffic)
     hooks.on_revoked(flow.lane.forget)
     return flow

@@ -247,6 +247,11 @@ class SweepFlow:
             if case is not None and case.ground_id and case.listing_id == msg.body["listing_id"]:
                 mark_answered(self.ctx, case.ground_id)
 
+    @staticmethod
+    def is_sweep_traffic(msg: AvroMessage) -> bool:
+        """A unit's reply to a sweep query: paced by the lane, so not live traffic."""
+        return msg.schema == QUERY_REPLY and is_sweep_id(msg.request_id)
+
     # --- time ---------------------------------------------------------------------------------------------
     async def tick(self, partition: int, now_ms: int) -> None:
         today = self.today()

@@ -16,8 +16,9 @@ period), every partition's sweep went out at the same tick and its 26 replies ca
 records that kept the live ones behind them waiting up to a second (bench ``--only sweep``, 2026-11-26).
 
 Live work first: a ceiling is what an agency accepts, not what the hub must send.  Each worker steers its
-sweeps by how long its input records wait for it (:meth:`hub.input_progress.InputProgress.recent_delay_ms`,
-the hub's share of a live round trip): while the wait is above ``budget_ms`` the worker's pace — the share of
+sweeps by how long its live input records wait for it — the 99th percentile, a sweep's own replies left out
+(:meth:`hub.input_progress.InputProgress.recent_delay_ms`, the hub's share of a live round trip): while the
+wait is above ``budget_ms`` the worker's pace — the share of
 the ceilings its partitions use — halves, at most once a second, down to :data:`MIN_PACE`; while it is under
 half the budget, the pace grows back by :data:`PACE_STEP` a second (additive increase, multiplicative decrease,
 as TCP shares a link), and in between it holds.  A sweep's replies come back as a burst of one reply per

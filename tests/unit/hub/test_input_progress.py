@@ -39,6 +39,17 @@ def test_the_recent_wait_is_a_quantile_of_the_last_window_only() -> None:
     assert progress.recent_delay_ms() is None, "waits older than the window are forgotten"
 
 
+def test_a_paced_record_is_read_but_its_wait_does_not_steer_the_sweeps() -> None:
+    """A sweep's replies wait behind each other (its own burst): only live records' waits make the recent wait."""
+    wall = Wall(10_000)
+    progress = InputProgress(clock_ms=wall)
+    assert progress.read(record(0, wall.ms - 400), live=False) == 400, "its wait is still measured"
+    assert progress.recent_delay_ms() is None
+    assert progress.read_through("agency.icbc.outbox", 0) is not None, "and its position kept"
+    progress.read(record(1, wall.ms - 20))
+    assert progress.recent_delay_ms() == 20
+
+
 def test_read_through_says_how_many_records_are_behind_the_last_one_read() -> None:
     ends = {("agency.icbc.outbox", 0): 10}
     progress = InputProgress(highwater=lambda t, p: ends.get((t, p)), clock_ms=Wall(5_000))

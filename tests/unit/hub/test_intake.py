@@ -127,3 +127,31 @@ def test_registering_a_message_type_twice_is_a_wiring_error(bare_hub: MemoryHub)
     bare_hub.ctx.hooks.agency_route(HEARTBEAT)(one)
     with pytest.raises(ConfigError):
         bare_hub.ctx.hooks.agency_route(HEARTBEAT)(one)
+
+
+async def test_the_wait_of_paced_traffic_is_kept_apart_from_live_records_waits(bare_hub: MemoryHub) -> None:
+    """Live work first: the sweeps are steered by how long live records wait; a sweep's replies (paced traffic a flow
+    claims) are measured under ``traffic="paced"`` and never in that figure."""
+    ctx = bare_hub.ctx
+    ctx.hooks.paced_traffic(lambda msg: msg.request_id.startswith("sweep"))
+    progress = ctx.input
+    now = progress.clock_ms()
+
+    def arrived(msg: AvroMessage, offset: int, waited_ms: int) -> RawRecord:
+        return RawRecord(ctx.settings.topic("agency.icbc.outbox"), 0, offset, b"k", CODEC.encode_message(msg), (),
+                         now - waited_ms)
+
+    paced = _ack(bare_hub, sender="icbc", request_id="sweep-1")
+    await bare_hub.intake.agency_message(paced, arrived(paced, 0, 5_000))
+    assert progress.recent_delay_ms() is None, "a paced record's wait does not count"
+    live = _ack(bare_hub, sender="icbc", request_id="live-1")
+    await bare_hub.intake.agency_message(live, arrived(live, 1, 0))
+    recent = progress.recent_delay_ms()
+    assert recent is not None and recent < 5_000
+    registry = ctx.runtime.metrics.registry
+
+    def waited_s(traffic: str) -> float | None:
+        return registry.get_sample_value("interop_hub_input_wait_seconds_sum",
+                                         {"role": "agency_outbox", "traffic": traffic})
+
+    assert (waited_s("paced") or 0) >= 5.0 and (waited_s("live") or 0) < 5.0

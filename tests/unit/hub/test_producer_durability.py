@@ -79,3 +79,15 @@ def test_every_aiokafka_producer_of_hub_and_agents_is_acks_all_and_idempotent() 
         acks, idempotent = kw.get("acks"), kw.get("enable_idempotence")
         assert isinstance(acks, ast.Constant) and acks.value == "all", f"{where}: acks='all'"
         assert isinstance(idempotent, ast.Constant) and idempotent.value is True, f"{where}: enable_idempotence"
+
+
+async def test_the_worker_producer_batches_up_to_the_setting_so_a_burst_never_waits_for_an_ack(tmp_path: Path) -> None:
+    """aiokafka keeps one batch per partition and a send to a full one waits until the request before it is
+    acknowledged; at its default 16 KiB (~3 rewritten table rows) a sweep's burst of changelog writes waited on
+    the broker record by record."""
+    producer = _worker_producer(tmp_path)
+    aio = producer._new_producer()
+    try:
+        assert aio._message_accumulator._batch_size == HubSettings().producer_batch_bytes == 1_048_576
+    finally:
+        await aio.stop()

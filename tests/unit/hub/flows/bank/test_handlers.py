@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 from hub import deadline_tracker
@@ -263,3 +264,22 @@ async def test_resent_intensive_query_gets_the_current_result_and_reaches_no_uni
     first, answered, resent = _results(bank_hub)
     assert resent.body["units"] == answered.body["units"] != first.body["units"]
     assert len(_inbox_records(bank_hub)) == delivered
+
+
+async def test_intensive_fan_out_lets_other_work_run_between_its_units(bank_hub: MemoryHub, court: Court) -> None:
+    """A fan-out to the ~26 units of the set (a sweep's too) is not one slice of the event loop: another agent's
+    record — a live court request, a bank's reply — is handled between two of its units, not after all of them."""
+    queries_out: list[int] = []
+
+    async def another_agent() -> None:
+        while True:
+            queries_out.append(sum(1 for s in _inbox_records(bank_hub) if CODEC.decode(s.value or b"").schema == QUERY))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(another_agent())
+    await asyncio.sleep(0)
+    await court.send(court.intensive_query())
+    other.cancel()
+    sent = sum(1 for s in _inbox_records(bank_hub) if CODEC.decode(s.value or b"").schema == QUERY)
+    assert sent >= 20
+    assert any(0 < n < sent for n in queries_out), "ran between two units of the fan-out"

@@ -181,6 +181,26 @@ async def test_an_open_clue_check_blocks_the_ground_notice_until_answered_art_10
     assert [m for m in setup.to_court("court.notices") if m.schema == GROUND_MET]
 
 
+async def test_a_sweep_reply_is_paced_traffic_and_a_clue_check_reply_is_live(setup: Setup) -> None:
+    """Live work first: the sweeps are steered by live records' waits, of which a sweep's replies are not one (they
+    wait behind each other, at the sweep's own pace); a clue check goes on the live path and is live."""
+    await setup.register()
+    clue = bank_api.clue_check(setup.court, case=setup.case(), subject=DEBTOR.subject_record(), officer=OFFICER,
+                               assistance_notice=NOTICE, bank="ccb", provided_by="申请执行人")
+    await setup.send(clue)
+    [checked] = setup.hub.sender.on(setup.hub.ctx.settings.topic(inbox_name("ccb")))
+    setup.clock.advance(timedelta(days=setup.hub.ctx.settings.sweep_interval_days))
+    await setup.tick()
+    swept = setup.lane_requests()["ccb"][0]
+    paced = setup.hub.ctx.hooks.paced
+
+    def reply(rec: Any) -> AvroMessage:
+        return CODEC.decode(setup.bank("ccb").handle_bytes(rec.value or b"", rec.headers) or b"")
+
+    assert any(is_paced(reply(swept)) for is_paced in paced)
+    assert not any(is_paced(reply(checked)) for is_paced in paced)
+
+
 async def test_resumption_stops_the_sweeps_seed_001_s2_1(setup: Setup) -> None:
     await setup.register()
     await setup.send(bank_api.case_closed(setup.court, case_number=CASE, officer=OFFICER, reason="RESUMED"))
