@@ -249,3 +249,10 @@ def test_failed_fetch_raises_with_mvn_output_and_leaves_no_cache(
     assert not dist.is_cached()
     monkeypatch.delenv("FAKE_MVN_FAIL")
     assert (dist.ensure() / "kafka_2.13-3.9.1.jar").is_file(), "a later fetch succeeds"
+
+
+def test_the_broker_indexes_every_mib_so_rarely_written_partitions_seldom_touch_their_index_pages() -> None:
+    """A sweep writes to ~900 partitions a few times a minute; with an index entry per 4 KiB each write went into
+    a memory-mapped index page the host had paged out, and the request handlers stalled on the faults."""
+    for props in (plain(), secure()):
+        assert props["log.index.interval.bytes"] == str(1024 * 1024)
