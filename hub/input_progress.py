@@ -31,6 +31,8 @@ from hub.deadletter import RawRecord
 #: 99th percentile is what a sweep must not move (the 90th let it grow 4-7 times, bench ``--only sweep``)
 DELAY_QUANTILE = 0.99
 WINDOW_MS = 2_000
+#: live records a window must hold before their quantile steers the sweeps (10 a second)
+STEER_MIN_RECORDS = 20
 
 Highwater = Callable[[str, int], "int | None"]
 
@@ -83,13 +85,22 @@ class InputProgress:
             self.delays.append((now, waited))
         return waited
 
-    def recent_delay_ms(self, quantile: float = DELAY_QUANTILE) -> int | None:
-        """The ``quantile`` of the waits of the live records read in the last window; None if none was read."""
+    def recent_delay_ms(self, quantile: float = DELAY_QUANTILE, min_records: int = 1) -> int | None:
+        """The ``quantile`` of the waits of the live records read in the last window; None if fewer than
+        ``min_records`` were read."""
         now = self.clock_ms()
         while self.delays and self.delays[0][0] < now - self.window_ms:
             self.delays.popleft()
+        if not self.delays or len(self.delays) < min_records:
+            return None
         waits = sorted(w for _, w in self.delays)
-        return waits[min(len(waits) - 1, int(quantile * len(waits)))] if waits else None
+        return waits[min(len(waits) - 1, int(quantile * len(waits)))]
+
+    def steering_delay_ms(self) -> int | None:
+        """What the sweeps are steered by: the live records' 99th percentile wait, once the window holds
+        :data:`STEER_MIN_RECORDS` of them (fewer: a "99th percentile" of a handful is their maximum, one slow
+        heartbeat halved the sweeps; and so little live work is not what a sweep delays)."""
+        return self.recent_delay_ms(DELAY_QUANTILE, STEER_MIN_RECORDS)
 
     def read_through(self, topic: str, partition: int) -> ReadThrough | None:
         """How far this worker has read ``topic``/``partition`` (None: nothing read from it yet)."""

@@ -105,7 +105,7 @@ class SweepFlow:
         settings = ctx.settings
         self.interval_days = settings.sweep_interval_days
         self.lane = SweepLane(settings.sweep_ceiling, settings.sweep_window, ctx.runtime.catalog.hub_partitions,
-                              input_wait_ms=ctx.input.recent_delay_ms, budget_ms=settings.sweep_input_wait_budget_ms)
+                              input_wait_ms=ctx.input.steering_delay_ms, budget_ms=settings.sweep_input_wait_budget_ms)
         self.financial = frozenset(a.code for a in ctx.runtime.catalog.agencies if a.is_financial)
         # a sweep's merged result goes to the court when property is first found and when complete, not at every unit
         bank.every_result = lambda request_id: not is_sweep_id(request_id)

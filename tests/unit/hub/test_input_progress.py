@@ -91,3 +91,17 @@ def test_an_end_the_broker_reported_counts_though_the_consumer_has_not_fetched_i
     assert behind is not None and behind.behind == 4
     progress.forget({0})
     assert progress.broker_ends == {}
+
+
+def test_the_sweeps_are_steered_only_once_enough_live_records_make_a_99th_percentile() -> None:
+    """With a handful of live records the 99th percentile is their maximum, and one slow heartbeat would halve the
+    sweeps.  Below STEER_MIN_RECORDS in the window there is no figure (the pace grows back)."""
+    from hub.input_progress import STEER_MIN_RECORDS
+
+    wall = Wall(10_000)
+    progress = InputProgress(clock_ms=wall)
+    for i in range(STEER_MIN_RECORDS - 1):
+        progress.read(record(i, wall.ms - (900 if i == 0 else 10)))
+    assert progress.steering_delay_ms() is None
+    progress.read(record(STEER_MIN_RECORDS, wall.ms - 10))
+    assert progress.steering_delay_ms() == 900, "then the 99th percentile of the window"
