@@ -135,7 +135,7 @@ class FlowHooks:
     def paced_traffic(self, fn: PacedTraffic) -> PacedTraffic:
         """``fn(message)``: True for an input message of paced background work (a sweep's reply).  Its wait is
         not a live record's: the worker steers that work by how long *live* records wait
-        (:meth:`hub.input_progress.InputProgress.recent_delay_ms`)."""
+        (:meth:`hub.input_progress.InputProgress.steering_delay_ms`)."""
         self.paced.append(fn)
         return fn
 

@@ -8,7 +8,7 @@ worker's queue) — the hub's share of a live round trip's latency, whatever the
 Two readers:
 
 - the sweep lane (:mod:`hub.flows.sweeps.lane`) slows the sweeps while records wait longer than the budget, so a
-  sweep never takes the time live requests need (:meth:`recent_delay_ms`);
+  sweep never takes the time live requests need (:meth:`steering_delay_ms`);
 - the anomaly feed (:mod:`hub.anomaly_feed`) tells the anomaly book's owner how far the worker has read each
   agency's outbox (:meth:`read_through`), so a heartbeat the hub has not read yet — the outbox is behind a
   backlog — is not taken for a missing one.
@@ -91,15 +91,15 @@ class InputProgress:
         now = self.clock_ms()
         while self.delays and self.delays[0][0] < now - self.window_ms:
             self.delays.popleft()
-        if not self.delays or len(self.delays) < min_records:
+        if len(self.delays) < max(1, min_records):
             return None
         waits = sorted(w for _, w in self.delays)
         return waits[min(len(waits) - 1, int(quantile * len(waits)))]
 
     def steering_delay_ms(self) -> int | None:
         """What the sweeps are steered by: the live records' 99th percentile wait, once the window holds
-        :data:`STEER_MIN_RECORDS` of them (fewer: a "99th percentile" of a handful is their maximum, one slow
-        heartbeat halved the sweeps; and so little live work is not what a sweep delays)."""
+        :data:`STEER_MIN_RECORDS` of them (fewer: a "99th percentile" of a handful is their maximum, and one slow
+        heartbeat would halve the sweeps; so little live work is not what a sweep delays)."""
         return self.recent_delay_ms(DELAY_QUANTILE, STEER_MIN_RECORDS)
 
     def read_through(self, topic: str, partition: int) -> ReadThrough | None:

@@ -102,6 +102,7 @@ def _credentials(settings: HubSettings) -> faust.SASLCredentials | None:
 
 
 def create_app(settings: HubSettings) -> HubApp:
+    request_bytes = settings.max_message_bytes * 2
     app = HubApp(
         settings.app_id,
         broker=settings.broker_url,
@@ -128,8 +129,8 @@ def create_app(settings: HubSettings) -> HubApp:
         web_graph_enabled=False,
         web_stats_enabled=False,
         web_metrics_enabled=False,
-        producer_max_request_size=settings.max_message_bytes * 2,
-        producer_max_batch_size=min(settings.producer_batch_bytes, settings.max_message_bytes * 2),
+        producer_max_request_size=request_bytes,
+        producer_max_batch_size=min(settings.producer_batch_bytes, request_bytes),
         # faust's worker replaces the root logger's handlers when it starts: JSON lines survive that
         logging_config=worker_logging_config(settings.log_format),
     )

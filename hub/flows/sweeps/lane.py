@@ -17,7 +17,7 @@ records that kept the live ones behind them waiting up to a second (bench ``--on
 
 Live work first: a ceiling is what an agency accepts, not what the hub must send.  Each worker steers its
 sweeps by how long its live input records wait for it — the 99th percentile, a sweep's own replies left out
-(:meth:`hub.input_progress.InputProgress.recent_delay_ms`, the hub's share of a live round trip): while the
+(:meth:`hub.input_progress.InputProgress.steering_delay_ms`, the hub's share of a live round trip): while the
 wait is above ``budget_ms`` the worker's pace — the share of
 the ceilings its partitions use — halves, at most once a second, down to :data:`MIN_PACE`; while it is under
 half the budget, the pace grows back by :data:`PACE_STEP` a second (additive increase, multiplicative decrease,
