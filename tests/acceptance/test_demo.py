@@ -23,7 +23,7 @@ def _run_demo(settings: HubSettings, *args: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "demo", "--json", "--cases", "3", *args],
                          cwd=ROOT, env={**os.environ, **settings_env(settings)}, capture_output=True,
                          text=True, timeout=420, check=False)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, f"{out.stderr[-3000:]}\nsummary (which check failed): {out.stdout[-4000:]}"
     summary: dict[str, Any] = json.loads(out.stdout)
     return summary
 
