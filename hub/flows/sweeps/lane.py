@@ -19,11 +19,13 @@ Live work first: a ceiling is what an agency accepts, not what the hub must send
 sweeps by how long its live input records wait for it — the 99th percentile, a sweep's own replies left out
 (:meth:`hub.input_progress.InputProgress.steering_delay_ms`, the hub's share of a live round trip): while the
 wait is above ``budget_ms`` the worker's pace — the share of
-the ceilings its partitions use — halves, at most once a second, down to :data:`MIN_PACE`; while it is under
-half the budget, the pace grows back by :data:`PACE_STEP` a second (additive increase, multiplicative decrease,
-as TCP shares a link), and in between it holds.  A sweep's replies come back as a burst of one reply per
-unit, so at full pace a loaded worker would keep live records waiting behind them; steered, the sweep gets
-what live work leaves.
+the ceilings its partitions use — halves, at most once a second, down to :data:`MIN_PACE`, if the worker sent
+a sweep in the last :data:`BLAME_S` (a wait with no sweep of this worker in flight is not the sweeps' doing:
+slowing them then only stalls the next one: at 1/64 of a 5/s ceiling shared by 12 partitions, a partition's
+first sweep would wait up to two and a half minutes for its token); while it is under half the budget, the pace
+grows back by :data:`PACE_STEP` a second (additive increase, multiplicative decrease, as TCP shares a link), and
+in between it holds.  A sweep's replies come back as a burst of one reply per unit, so at full pace a loaded
+worker would keep live records waiting behind them; steered, the sweep gets what live work leaves.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ BURST_S = 2.0  # tokens accumulate for at most this long (ticks come about once 
 MIN_PACE = 1 / 64  # the sweeps never stop for good: at worst a 64th of the ceilings
 PACE_STEP = 0.05  # the pace grows back by this much a second while input waits stay under the budget
 STEER_EVERY_S = 1.0
+#: a sweep sent this recently may be why live records wait (its replies come back within a second or two)
+BLAME_S = 5.0
 
 
 @dataclass(slots=True)
@@ -59,6 +63,7 @@ class SweepLane:
         self.budget_ms = budget_ms  # None: no steering (the ceilings alone)
         self.pace = 1.0
         self.steered_at: float | None = None
+        self.sent_at: float | None = None  # the last sweep this worker sent
 
     def steer(self) -> float:
         """The pace after this second's input waits (at most one change a second); returns it."""
@@ -68,10 +73,13 @@ class SweepLane:
         self.steered_at = now
         waited = self.input_wait_ms()
         if waited is not None and waited > self.budget_ms:
-            self.pace = max(MIN_PACE, self.pace / 2)
+            if self.sent_at is not None and now - self.sent_at <= BLAME_S:
+                self.pace = max(MIN_PACE, self.pace / 2)
         elif waited is None or waited <= self.budget_ms / 2:
             self.pace = min(1.0, self.pace + PACE_STEP)
-        return self.pace  # between half the budget and the budget: held (grown to the edge, it would oscillate)
+        # over the budget with no sweep in flight, or between half the budget and the budget: held (grown to the
+        # edge, it would oscillate)
+        return self.pace
 
     def rate(self, agency: str) -> float:
         """Sweep requests a second one partition may send ``agency`` now (its share of the ceiling, paced)."""
@@ -103,6 +111,7 @@ class SweepLane:
 
     def take(self, partition: int, units: Iterable[str]) -> None:
         now = self.monotonic()
+        self.sent_at = now
         for unit in units:
             self._bucket(partition, unit, now).tokens -= 1.0
 

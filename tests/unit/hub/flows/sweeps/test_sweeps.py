@@ -310,10 +310,12 @@ def test_sweeps_slow_down_while_input_waits_exceed_the_budget_and_recover_after(
     lane = SweepLane(lambda code: 8.0, window=100, partitions=4, monotonic=lambda: now[0],
                      input_wait_ms=lambda: waits[0], budget_ms=100)
     assert lane.rate("icbc") == 2.0
+    lane.take(0, ["icbc"])  # a sweep in flight
     assert lane.steer() == 0.5 and lane.rate("icbc") == 1.0
     assert lane.steer() == 0.5, "at most one change a second"
     for _ in range(10):
         now[0] += 1.0
+        lane.take(0, ["icbc"])
         lane.steer()
     assert lane.pace == MIN_PACE, "never stopped for good"
     waits[0] = 40
@@ -327,6 +329,24 @@ def test_sweeps_slow_down_while_input_waits_exceed_the_budget_and_recover_after(
         now[0] += 1.0
         lane.steer()
     assert lane.pace == 1.0 and lane.rate("icbc") == 2.0
+
+
+def test_live_waits_with_no_sweep_in_flight_do_not_slow_the_sweeps() -> None:
+    """A live burst the sweeps did not cause (no sweep sent in the last BLAME_S) holds the pace instead of halving
+    it: the first sweep of a quiet worker is not held back by the live work before it."""
+    from hub.flows.sweeps.lane import BLAME_S
+
+    now = [0.0]
+    lane = SweepLane(lambda code: 8.0, window=100, partitions=4, monotonic=lambda: now[0],
+                     input_wait_ms=lambda: 500, budget_ms=100)
+    for _ in range(5):
+        now[0] += 1.0
+        assert lane.steer() == 1.0
+    lane.take(1, ["icbc"])
+    now[0] += 1.0
+    assert lane.steer() == 0.5, "a sweep just sent: its share of the wait"
+    now[0] += BLAME_S + 1.0
+    assert lane.steer() == 0.5, "no sweep since: held, neither halved nor grown"
 
 
 def test_without_a_budget_the_ceilings_alone_pace_the_sweeps() -> None:
