@@ -117,10 +117,11 @@ class BankFlow:
 
     async def fan_out(self, request_id: str, *, message_type: str, court: str, body: dict[str, Any],
                       units: dict[str, str], partition: int, purpose: str,
-                      lane: Callable[[str], str] | None = None) -> IntensiveQuery:
+                      lane: Callable[[str], str] | None = None, spacing_s: float = 0.0) -> IntensiveQuery:
         """One query request per unit (``units``: code -> category) correlated to ``request_id``, whose row is
         recorded routed; ``body`` has the case, subject, officer, assistance notice (and a transaction window);
-        ``lane(unit)`` names the catalog topic a unit's request goes to when not its inbox (a sweep's lane)."""
+        ``lane(unit)`` names the catalog topic a unit's request goes to when not its inbox (a sweep's lane), and
+        ``spacing_s`` the time between two units' requests (a sweep's: so their replies do not come back at once)."""
         ctx = self.ctx
         case_number = body["case"]["case_number"]
         now = ctx.clock.now_ms()
@@ -146,7 +147,7 @@ class BankFlow:
             await deliver(ctx, "QueryRequest", ctx.codec.encode_message(child), request_id=child.request_id,
                           court=court, case=case_number, agency=unit, partition=partition,
                           correlation=request_id, topic=lane(unit) if lane is not None else None)
-            await asyncio.sleep(0)  # a fan-out of 26 units is not one slice of the loop: live records go between
+            await asyncio.sleep(spacing_s)  # a fan-out of 26 units is not one slice of the loop: live work goes between
         return query
 
     async def property_viewed(self, msg: AvroMessage, record: RawRecord) -> None:

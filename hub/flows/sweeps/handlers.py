@@ -44,7 +44,7 @@ from hub.flows.bank.rows import IntensiveQuery, unit_set
 from hub.flows.correlation import mark_answered
 from hub.flows.delivery import deliver
 from hub.flows.police.messages import POLICE_CODE, VEHICLE
-from hub.flows.sweeps.lane import SweepLane
+from hub.flows.sweeps.lane import UNIT_SPACING_S, SweepLane
 from hub.flows.sweeps.messages import (
     BANK_KINDS,
     GROUND_MET,
@@ -327,7 +327,7 @@ class SweepFlow:
         sweep_id = next_sweep_id(case)
         await self.bank.fan_out(sweep_id, message_type="IntensiveQueryRequest", court=case.court_code,
                                 body=query_body(case), units=case.units, partition=partition,
-                                purpose="TERMINATED_CASE_SWEEP", lane=sweeps_name)
+                                purpose="TERMINATED_CASE_SWEEP", lane=sweeps_name, spacing_s=UNIT_SPACING_S)
         self.cases.put(start_sweep(case, sweep_id))
         self.schedule.add_member(partition, "active", case.case_number)
 

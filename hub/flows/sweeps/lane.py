@@ -38,6 +38,9 @@ BURST_S = 2.0  # tokens accumulate for at most this long (ticks come about once 
 MIN_PACE = 1 / 64  # the sweeps never stop for good: at worst a 64th of the ceilings
 PACE_STEP = 0.05  # the pace grows back by this much a second while input waits stay under the budget
 STEER_EVERY_S = 1.0
+#: between two unit queries of one sweep: its 26 replies come back over ~130 ms, not as one burst that a live reply
+#: behind it in the hub's outbox stream waits out (26 replies x ~4 ms of the worker's CPU each)
+UNIT_SPACING_S = 0.005
 #: a sweep sent this recently may be why live records wait (its replies come back within a second or two)
 BLAME_S = 5.0
 

@@ -235,6 +235,32 @@ def test_the_lane_keeps_each_agency_under_its_ceiling_and_window() -> None:
     assert lane.admits(1, ["icbc"], {}), "each partition has its own share"
 
 
+async def test_a_sweeps_unit_queries_leave_spaced_so_their_replies_do_not_come_back_at_once(setup: Setup) -> None:
+    """Live work first: one sweep's 26 unit queries go out UNIT_SPACING_S apart (their replies come back spread over
+    that time, not as one burst a live reply waits out behind them in the hub's outbox stream)."""
+    import itertools
+    import time
+
+    from hub.flows.sweeps.lane import UNIT_SPACING_S
+
+    sender = setup.hub.sender
+    stamps: list[float] = []
+    send = sender.send
+
+    async def stamped(topic: str, key: bytes | None, value: bytes | None, **kw: Any) -> Any:
+        if topic.endswith(".sweeps"):
+            stamps.append(time.monotonic())
+        return await send(topic, key, value, **kw)
+
+    sender.send = stamped  # type: ignore[method-assign]
+    await setup.register()
+    setup.clock.advance(timedelta(days=setup.hub.ctx.settings.sweep_interval_days))
+    await setup.tick()
+    assert len(stamps) >= 25
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) >= UNIT_SPACING_S * 0.9, "every unit query a spacing after the one before"
+
+
 def test_the_partitions_take_their_turns_out_of_step() -> None:
     """Started in step, every partition's sweep left at the same tick and their replies came back as one burst
     that held live records up to a second: partition p of P begins 1 - p/P of a token short of the others."""
