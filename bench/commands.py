@@ -490,7 +490,7 @@ class Bench:
                 live_cpu.runs.append(w.worker_cpu_s * 1000 / max(w.answered, 1))
                 _say(f"live {i + 1}/{a.repeat} without the sweep at {w.rate:,.0f}/s: p50 {w.p50_ms:.0f} "
                      f"p99 {w.p99_ms:.0f} ms ({w.answered}/{w.sent} answered); hub input wait p50 "
-                     f"{w.wait_p50_ms:.0f} p99 {w.wait_p99_ms:.0f} ms")
+                     f"{w.wait_p50_ms:.0f} p99 {w.wait_p99_ms:.0f} ms; cores: {w.cores()}")
             _say(f"registering {job.cases:,} terminated cases (due today)")
             job.phases.append(("the registrations", time.time()))
             reg = await job.register()
@@ -519,7 +519,7 @@ class Bench:
                 p99.runs.append(w.p99_ms)
                 _say(f"live {i + 1}/{a.repeat} with the sweep: p50 {w.p50_ms:.0f} p99 {w.p99_ms:.0f} ms "
                      f"({w.answered}/{w.sent}); sweep lanes {w.sweep_per_s:,.1f} req/s; hub input wait p50 "
-                     f"{w.wait_p50_ms:.0f} p99 {w.wait_p99_ms:.0f} ms; pace {w.pace:.2f}")
+                     f"{w.wait_p50_ms:.0f} p99 {w.wait_p99_ms:.0f} ms; pace {w.pace:.2f}; cores: {w.cores()}")
             for w in (*without, *with_sweep):
                 if w.answered < w.sent:
                     self.note(f"sweep: a live window had {w.answered}/{w.sent} answered")

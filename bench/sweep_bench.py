@@ -1,7 +1,8 @@
 """(9) ``sweep``, opt-in (``--only sweep``): a terminated-case sweep (终本统查) beside live traffic.
 
 One hub worker and the simulated banks of the debtors' intensive set (the 26 financial units a Beijing court's
-query reaches, in one ``interop-agency simulate banks`` process), on topics of their own, the hub on the system
+query reaches: icbc, the live requests' bank, in a process of its own, the other 25 in one more at a lower CPU
+priority, :data:`OTHERS_NICENESS`), on topics of their own, the hub on the system
 clock with the sweep ceiling ``--sweep-ceiling`` for every agency (``HUB_SWEEP_CEILING_PER_S``).  In one run:
 
 1. live round-trip latency, open loop at ``--sweep-live-rate`` QueryRequests a second to icbc for
@@ -23,11 +24,13 @@ most terminated cases are).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
+import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from aiokafka import TopicPartition
@@ -92,6 +95,10 @@ def sweep_topics(settings: HubSettings, offsets: dict[str, int]) -> int:
 
 
 WARM_S = 10.0  # live requests at the live rate before the first measured window
+#: the 25 other units of the set run at this lower CPU priority: on the network they are 25 other organisations'
+#: machines, here they share two cores with the live path (the broker, the hub, icbc, the load generator), whose
+#: latency is what the bench measures; icbc answers live and sweep queries at normal priority, as does the broker
+OTHERS_NICENESS = 10
 
 
 @dataclass
@@ -109,6 +116,11 @@ class Window:
     wait_p50_ms: float = math.nan  # the hub's input wait over the window (its /metrics): its share of the latency
     wait_p99_ms: float = math.nan
     pace: float = math.nan  # the sweep pace at the window's end (share of the ceilings the worker used)
+    #: every process's CPU over the window, as a share of one core (where a live slowdown's cores went)
+    core_shares: dict[str, float] = field(default_factory=dict)
+
+    def cores(self) -> str:
+        return ", ".join(f"{name} {share:.0%}" for name, share in self.core_shares.items())
 
     @property
     def sweep_per_s(self) -> float:
@@ -154,6 +166,7 @@ class SweepHub(HubUnderTest):
         self.bank = env.agency(self.settings, "sweep-bank-icbc", ["simulate", "banks", "--agency", BANK])
         self.others = env.agency(self.settings, "sweep-banks", [
             "simulate", "banks", *(arg for code in self.units if code != BANK for arg in ("--agency", code))])
+        self.others.niceness = OTHERS_NICENESS
         self._next = 0
         self.warm_rate = 0.0
 
@@ -201,20 +214,29 @@ class SweepBench:
         s = self.hub.settings
         return sweep_topics(s, await end_offsets(s, [s.topic("agency.")]))
 
+    def pids(self) -> dict[str, int | None]:
+        """Every process of the run on these cores but the hub worker (metered by the round itself)."""
+        broker = self.env.broker.recorded_pid() if self.env.broker is not None else None
+        return {"broker": broker, "icbc": self.hub.bank.pid, "other banks": self.hub.others.pid,
+                "load generator": os.getpid()}
+
     async def live(self) -> Window:
         """Live QueryRequests open loop at ``live_rate`` for ``seconds``; the sweep lanes' growth meanwhile."""
         hub = self.hub
         reqs = hub.requests(max(int(self.live_rate * self.seconds), 50))
         first = await scrape(hub.settings)
         before, started = await self.sweep_offsets(), time.monotonic()
-        done = await hub.round(reqs, timeout_s=self.seconds + 120, rate=self.live_rate)
-        after, elapsed = await self.sweep_offsets(), time.monotonic() - started
+        with contextlib.ExitStack() as metering:
+            meters = {name: metering.enter_context(CpuMeter(pid)) for name, pid in self.pids().items()}
+            done = await hub.round(reqs, timeout_s=self.seconds + 120, rate=self.live_rate)
+            after, elapsed = await self.sweep_offsets(), time.monotonic() - started
         last = await scrape(hub.settings)
         waits = last.since(first)
         ms = [(a - s) * 1000 for s, a in done.pairs]
+        shares = {"hub worker": done.worker_cpu_s, **{name: m.seconds for name, m in meters.items()}}
         return Window(self.live_rate, elapsed, len(reqs), done.answered, percentile(ms, 50), percentile(ms, 99),
                       after - before, done.worker_cpu_s, quantile_ms(waits, 0.5), quantile_ms(waits, 0.99),
-                      last.pace)
+                      last.pace, {name: cpu / elapsed for name, cpu in shares.items()})
 
     async def sweep_only(self) -> Window:
         """``seconds`` of the sweep alone: what the lanes got and the hub worker's CPU meanwhile."""

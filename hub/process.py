@@ -67,13 +67,15 @@ def http_text(url: str, timeout: float = 5.0) -> str:
 class ChildProcess:
     """A ``python -m <module> <args>`` child process bound to ``settings``; stopped by its own pid only.
 
-    ``module`` is ``hub`` (an ``interop-hub <args>`` command) unless told otherwise."""
+    ``module`` is ``hub`` (an ``interop-hub <args>`` command) unless told otherwise; ``niceness`` above 0 runs it
+    at that lower CPU priority (``nice -n``)."""
 
     def __init__(self, settings: HubSettings, log_path: Path, args: list[str], *, module: str = "hub") -> None:
         self.settings = settings
         self.log_path = log_path
         self.args = args
         self.module = module
+        self.niceness = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -90,7 +92,8 @@ class ChildProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", self.module, *self.args], env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [*(("nice", "-n", str(self.niceness)) if self.niceness > 0 else ()), sys.executable, "-m", self.module,
+             *self.args], env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

@@ -80,7 +80,7 @@ class HubSettings(BaseSettings):
     sweep_window: int = Field(24, ge=1, description="most sweep requests outstanding at one agency (back-pressure: "
                               "due sweeps wait in the hub beyond it; about ceiling x answer time is enough, and a "
                               "larger window lets an agency's replies come back as one burst ahead of live ones)")
-    sweep_input_wait_budget_ms: int = Field(150, ge=1, description="live work first: while the hub's live input "
+    sweep_input_wait_budget_ms: int = Field(60, ge=1, description="live work first: while the hub's live input "
                                             "records (not a sweep's replies) wait longer than this for a worker "
                                             "(99th percentile over 2 s), its sweeps slow down "
                                             "(hub.flows.sweeps.lane)")
