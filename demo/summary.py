@@ -64,6 +64,7 @@ class Summary:
     sweep_found_at: list[str] = field(default_factory=list)
     sweep_no_response: list[str] = field(default_factory=list)
     sweep_viewed: bool = False
+    watch_kept: bool = False  # the watched bank kept the watch (a hit was then possible)
     watch_hits: int = 0
     watch_hit: str = ""
     dead_letters: float = 0.0
@@ -134,6 +135,7 @@ def summarise(scenario: Scenario, summary: Summary) -> None:
     summary.sweep_case, summary.sweep_outcome, summary.sweep_units = sweep.case_number, sweep.outcome, sweep.units
     summary.sweep_found_at, summary.sweep_no_response = sweep.found_at, sweep.no_response
     summary.sweep_viewed, summary.watch_hits, summary.watch_hit = sweep.viewed, sweep.watch_hits, sweep.hit
+    summary.watch_kept = sweep.watch_kept
 
 
 def sweep_line(s: Summary) -> str:

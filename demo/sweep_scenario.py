@@ -47,6 +47,7 @@ class SweepOutcome:
     complete: bool = False
     viewed: bool = False
     watch_id: str = ""
+    watch_kept: bool = False  # the bank had the watch in its book (WatchSubject ADD applied) in time
     watch_hits: int = 0
     hit: str = ""  # the hit's kind and reporting agency
 
@@ -94,7 +95,8 @@ async def sweep_and_watch(sc: Scenario) -> SweepOutcome:
     await sc.court.send(watch)
     out.watch_id = watch.request_id
     settings = sc.worker.settings
-    if await _watched(book_path(settings, "banks", WATCH_BANK), acc.holder_id):
+    out.watch_kept = await _watched(book_path(settings, "banks", WATCH_BANK), acc.holder_id)
+    if out.watch_kept:
         record_event(settings, "banks", WATCH_BANK, acc.holder_id, "NEW_ACCOUNT", "新开户 朝阳支行", sc.hub_now(),
                      account_number="6222020200099990001", amount={"amount_fen": 10_000, "currency": "CNY"})
         hits = await sc.wait_message(lambda m: m.schema == HIT and m.request_id == out.watch_id, 60)

@@ -27,6 +27,7 @@ nothing reaches the court.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -113,6 +114,14 @@ class SweepFlow:
     def today(self) -> date:
         return china_today(self.ctx.clock)
 
+    def update(self, case_number: str, change: Callable[[TerminatedCase], TerminatedCase]) -> None:
+        """``change`` applied to the case's row as it is now: after a handler awaited (its sends), another agent
+        of this worker — a tick, a court request of the same case — may have written the row meanwhile, and the
+        copy the handler read before would undo that write."""
+        case = self.cases.get(case_number)
+        if case is not None:
+            self.cases.put(change(case))
+
     def case_of(self, case_number: str, court: str) -> TerminatedCase:
         case = self.cases.get(case_number)
         if case is None:
@@ -175,8 +184,8 @@ class SweepFlow:
         await deliver(ctx, schema.rsplit(".", 1)[1], ctx.codec.encode_message(child), request_id=child_id,
                       court=court, case=case.case_number, agency=agency, partition=record.partition,
                       correlation=msg.request_id)
-        if child_id not in case.open_clues:
-            self.cases.put(replace(case, open_clues=(*case.open_clues, child_id)))
+        self.update(case.case_number, lambda c: c if child_id in c.open_clues
+                    else replace(c, open_clues=(*c.open_clues, child_id)))
 
     async def watch(self, msg: AvroMessage, record: RawRecord) -> None:
         """A standing watch: WatchSubject(ADD) to the agencies it concerns, and only to them."""
@@ -203,7 +212,7 @@ class SweepFlow:
                 "action": "ADD", "watch_id": msg.request_id, "case_number": case.case_number, "court_code": court,
                 "subject": body["subject"], "kinds": seen, "until": body["until"], "reason": None}))
         watch = Watch(msg.request_id, tuple(agencies), kinds, body["until"].toordinal())
-        self.cases.put(replace(case, watches={**case.watches, watch.watch_id: watch}))
+        self.update(case.case_number, lambda c: replace(c, watches={**c.watches, watch.watch_id: watch}))
         self.schedule.add_member(record.partition, "watched", case.case_number)
 
     async def watch_ended(self, msg: AvroMessage, record: RawRecord) -> None:
@@ -328,7 +337,7 @@ class SweepFlow:
         await self.bank.fan_out(sweep_id, message_type="IntensiveQueryRequest", court=case.court_code,
                                 body=query_body(case), units=case.units, partition=partition,
                                 purpose="TERMINATED_CASE_SWEEP", lane=sweeps_name, spacing_s=UNIT_SPACING_S)
-        self.cases.put(start_sweep(case, sweep_id))
+        self.update(case.case_number, lambda c: start_sweep(c, sweep_id))
         self.schedule.add_member(partition, "active", case.case_number)
 
     async def check_ground(self, case: TerminatedCase, now_ms: int) -> None:

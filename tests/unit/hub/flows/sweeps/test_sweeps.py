@@ -261,6 +261,28 @@ async def test_a_sweeps_unit_queries_leave_spaced_so_their_replies_do_not_come_b
     assert min(gaps) >= UNIT_SPACING_S * 0.9, "every unit query a spacing after the one before"
 
 
+async def test_a_watch_registered_while_its_cases_sweep_goes_out_is_kept(setup: Setup) -> None:
+    """A sweep's fan-out takes time (its units spaced); a WatchRequest of the same case handled meanwhile, by
+    another agent of the worker, stays on the case row: the sweep's start writes onto the row as it is then,
+    not onto the copy it read before sending."""
+    import asyncio
+
+    await setup.register()
+    setup.clock.advance(timedelta(days=setup.hub.ctx.settings.sweep_interval_days))
+    until = setup.clock.now().date() + timedelta(days=30)
+    w = bank_api.watch(setup.court, case=setup.case(), subject=DEBTOR.subject_record(), officer=OFFICER,
+                       until=until, kinds=["NEW_ACCOUNT"])
+
+    async def watch_meanwhile() -> None:
+        await asyncio.sleep(0.03)  # the fan-out (26 units, 5 ms apart) is under way
+        await setup.send(w)
+
+    await asyncio.gather(setup.tick(), watch_meanwhile())
+    case = setup.hub.table("terminated_cases")[CASE]
+    assert case["current"] and case["current"].endswith(".sweep-1"), "the sweep started"
+    assert w.request_id in case["watches"], "and the watch registered meanwhile is kept"
+
+
 def test_the_partitions_take_their_turns_out_of_step() -> None:
     """Started in step, every partition's sweep left at the same tick and their replies came back as one burst
     that held live records up to a second: partition p of P begins 1 - p/P of a token short of the others."""
