@@ -156,9 +156,8 @@ class SweepFlow:
         if case.status is CaseStatus.CLOSED:
             return
         now = self.ctx.clock.now_ms()
-        case = close_case(case, str(body["reason"]), now)
-        case = await self.end_watches(case, f"the case left the sweeps ({body['reason']})", now)
-        self.cases.put(case)
+        told = await self.tell_ended(case, case.open_watches(), f"the case left the sweeps ({body['reason']})", now)
+        self.update(case.case_number, lambda c: told(close_case(c, str(body["reason"]), now)))
         ground = self.ctx.requests.get(case.ground_id) if case.ground_id else None
         if ground is not None and can_transition(ground, State.CANCELLED):
             self.ctx.requests.put(transition(ground, State.CANCELLED, now))
@@ -223,7 +222,7 @@ class SweepFlow:
             raise WatchNotActive(f"no watch {body['watch_id']} on {case.case_number}", field="body.watch_id")
         if watch.ended_ms is None:
             reason = f"ended by the court{': ' + body['reason'] if body.get('reason') else ''}"
-            self.cases.put(await self.end_watch(case, watch, self.ctx.clock.now_ms(), reason))
+            self.update(case.case_number, await self.tell_ended(case, [watch], reason, self.ctx.clock.now_ms()))
 
     # --- agency → hub -------------------------------------------------------------------------------------
     async def watch_hit(self, msg: AvroMessage, record: RawRecord) -> None:
@@ -362,39 +361,43 @@ class SweepFlow:
         }))
 
     # --- watches ------------------------------------------------------------------------------------------
-    async def end_watch(self, case: TerminatedCase, watch: Watch, now_ms: int, reason: str) -> TerminatedCase:
-        """The agencies told of the watch get its removal; the case row records the end."""
+    async def tell_ended(self, case: TerminatedCase, watches: list[Watch], reason: str,
+                         now_ms: int) -> Callable[[TerminatedCase], TerminatedCase]:
+        """The agencies told of each watch get its removal; returns what records the ends on a case row (applied to
+        the row as it is once the sends are done: :meth:`update`)."""
         ctx = self.ctx
-        for agency in watch.agencies:
-            await ctx.out.emit(inbox_name(agency), case.case_number, message(WATCH_SUBJECT, envelope(
-                ctx.clock, request_id=watch.watch_id, recipient=agency), {
-                "action": "REMOVE", "watch_id": watch.watch_id, "case_number": case.case_number,
-                "court_code": case.court_code, "subject": None, "kinds": [], "until": None, "reason": reason}))
-        return end_watch(case, watch.watch_id, now_ms, reason)
+        for watch in watches:
+            for agency in watch.agencies:
+                await ctx.out.emit(inbox_name(agency), case.case_number, message(WATCH_SUBJECT, envelope(
+                    ctx.clock, request_id=watch.watch_id, recipient=agency), {
+                    "action": "REMOVE", "watch_id": watch.watch_id, "case_number": case.case_number,
+                    "court_code": case.court_code, "subject": None, "kinds": [], "until": None, "reason": reason}))
+        ids = [w.watch_id for w in watches]
 
-    async def end_watches(self, case: TerminatedCase, reason: str, now_ms: int) -> TerminatedCase:
-        for watch in list(case.watches.values()):
-            if watch.ended_ms is None:
-                case = await self.end_watch(case, watch, now_ms, reason)
-        return case
+        def record(row: TerminatedCase) -> TerminatedCase:
+            for watch_id in ids:
+                if watch_id in row.watches and row.watches[watch_id].ended_ms is None:
+                    row = end_watch(row, watch_id, now_ms, reason)
+            return row
+
+        return record
 
     async def end_due_watches(self, partition: int, now_ms: int, today: date) -> None:
         """Watches past their last day end (the agencies get the removal); the partition's list keeps open ones."""
         watched = self.schedule.members(partition, "watched")
         if not watched:
             return
-        keep: list[str] = []
+        gone: set[str] = set()
         for case_number in watched:
             case = self.cases.get(case_number)
-            if case is None:
-                continue
-            ended = case
-            for watch in case.watches.values():
-                if watch.ended_ms is None and not watch.active_on(today):
-                    ended = await self.end_watch(ended, watch, now_ms, "its last day passed")
-            if ended is not case:
-                self.cases.put(ended)
-            if any(w.ended_ms is None for w in ended.watches.values()):
-                keep.append(case_number)
-        if keep != watched:
-            self.schedule.set_members(partition, "watched", keep)
+            due = [w for w in case.open_watches() if not w.active_on(today)] if case is not None else []
+            if case is not None and due:
+                self.update(case_number, await self.tell_ended(case, due, "its last day passed", now_ms))
+                case = self.cases.get(case_number)
+            if case is None or not case.open_watches():
+                gone.add(case_number)
+        # the rows and the list as they are now (no await from here): a watch registered meanwhile stays on it
+        gone = {c for c in gone if not (row := self.cases.get(c)) or not row.open_watches()}
+        if gone:
+            self.schedule.set_members(partition, "watched", [c for c in self.schedule.members(partition, "watched")
+                                                             if c not in gone])

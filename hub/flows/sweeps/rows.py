@@ -105,6 +105,10 @@ class TerminatedCase:
     def id_number(self) -> str:
         return str(self.subject["id_number"])
 
+    def open_watches(self) -> list[Watch]:
+        """The watches not ended yet."""
+        return [w for w in self.watches.values() if w.ended_ms is None]
+
     @property
     def empty_sweep_ids(self) -> list[str]:
         """The sweeps counted towards art. 10(四): the trailing run of EMPTY outcomes."""
