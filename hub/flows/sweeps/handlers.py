@@ -387,17 +387,13 @@ class SweepFlow:
         watched = self.schedule.members(partition, "watched")
         if not watched:
             return
-        gone: set[str] = set()
         for case_number in watched:
             case = self.cases.get(case_number)
             due = [w for w in case.open_watches() if not w.active_on(today)] if case is not None else []
             if case is not None and due:
                 self.update(case_number, await self.tell_ended(case, due, "its last day passed", now_ms))
-                case = self.cases.get(case_number)
-            if case is None or not case.open_watches():
-                gone.add(case_number)
         # the rows and the list as they are now (no await from here): a watch registered meanwhile stays on it
-        gone = {c for c in gone if not (row := self.cases.get(c)) or not row.open_watches()}
+        gone = {c for c in watched if not (row := self.cases.get(c)) or not row.open_watches()}
         if gone:
             self.schedule.set_members(partition, "watched", [c for c in self.schedule.members(partition, "watched")
                                                              if c not in gone])
